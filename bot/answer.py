@@ -1,0 +1,595 @@
+"""The answer engine: a question in, a short answer out, every line cited.
+
+One engine serves every front end (CLI, terminal chat, Telegram). Answers are
+extractive: the lines of an answer are sentences or quotes copied from the retrieved
+passages, and a citation is attached only to a line taken from that passage. When the
+evidence is too weak the answer says so and offers the closest passages instead.
+
+Three kinds of question are recognised:
+
+* ``who_said``: "Who said the Christmas gift didn't come?" → the quote that matches
+  best, with its speaker (and role) from the quote catalogue;
+* ``person_said``: "What did O'Brien say about North Korea?" → that person's quotes,
+  ranked by the topic (fuzzy speaker names: "obrien", "Robert O'Brien");
+* ``general``: everything else → the best sentences of the best passages.
+
+Example:
+    >>> from bot.answer import Engine
+    >>> from bot.settings import BotSettings
+    >>> engine = Engine.open(BotSettings.from_env())              # doctest: +SKIP
+    >>> engine.ask("Who said the Christmas gift didn't come?").answer  # doctest: +SKIP
+    'Robert O’Brien, White House national security adviser, said: “All we know is …” [1]'
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+
+from index.chunking import split_sentences
+from index.embedding import Embedder
+from index.errors import InputError
+from index.ingest import IngestReport, ingest
+from index.quotes import QuoteExtractor, match_speakers
+from index.search import Hit, Searcher, query_names
+from index.store import ArticleRecord, ChunkRecord, QuoteRecord, Store, StoreStats, lexical_terms
+
+from .settings import BotSettings
+
+__all__ = ["Engine", "Answer", "AnswerLine", "Citation", "QuestionKind", "classify"]
+
+log = logging.getLogger(__name__)
+
+QuestionKind = Literal["who_said", "person_said", "general"]
+
+_MAX_QUESTION_CHARS = 1000
+_MAX_QUOTE_CHARS = 600
+_SENTENCE_CACHE = 4096  # passages whose sentence vectors are kept
+_SEARCH_K = 8
+
+_CUE = (
+    r"said|says|say|stated|states|told|tells|claimed|claims|warned|warns|added|argued|argues|insisted|"
+    r"described|declared|admitted|promised|predicted|suggested|complained|announced|noted|remarked|"
+    r"commented|wrote|explained|asked|urged|acknowledged|conceded|confirmed|denied|vowed|accused|"
+    r"praised|criticised|criticized|called|thinks|believes|believed|revealed|"
+    r"(?:was|is|were)\s+quoted(?:\s+as\s+saying)?|made\s+the\s+(?:remark|comment|statement|claim)"
+)
+_WHO_SAID = re.compile(
+    rf"^\s*(?:and\s+|so\s+)?(?:who\s+|which\s+(?:[\w’'-]+\s+){{1,3}}?)(?:was\s+it\s+that\s+|is\s+it\s+that\s+|has\s+|had\s+)?"
+    rf"(?:{_CUE})\b[\s,:]*(?:that\s+)?(?P<rest>.+?)[\s?.!]*$",
+    re.IGNORECASE | re.DOTALL,
+)
+_PERSON_VERBS = (
+    r"say|said|tell|told|think|thought|claim|claimed|warn|warned|argue|argued|comment|commented|"
+    r"state|stated|reveal|revealed|predict|predicted|promise|promised|announce|announced|"
+    r"have\s+to\s+say|had\s+to\s+say|mean|meant"
+)
+_TOPIC = (
+    r"(?:\s+(?:[\w’'-]+\s+){0,2}?(?:about|on|regarding|concerning|over|of|to|towards?|re)\s+(?P<topic>.+?))?"
+)
+_PERSON_SAID = [
+    re.compile(
+        rf"^\s*what\s+(?:did|does|has|have|had|do|will)\s+(?P<person>.+?)\s+(?:{_PERSON_VERBS})\b{_TOPIC}[\s?.!]*$",
+        re.IGNORECASE | re.DOTALL,
+    ),
+    re.compile(
+        r"^\s*how\s+(?:did|does|has)\s+(?P<person>.+?)\s+(?:describe|react|respond|characteri[sz]e|explain|justify|view|see)\b"
+        r"(?:\s+(?:to\s+)?(?P<topic>.+?))?[\s?.!]*$",
+        re.IGNORECASE | re.DOTALL,
+    ),
+    re.compile(
+        rf"^\s*(?:what\s+(?:was|were|is|are)\s+)?(?P<person>[^?]+?)(?:'s|’s|s')\s+"
+        rf"(?:comments?|remarks?|views?|position|quotes?|words|statements?|response|reaction|message)\b{_TOPIC}[\s?.!]*$",
+        re.IGNORECASE | re.DOTALL,
+    ),
+    re.compile(
+        rf"^\s*(?:quotes?|statements?|comments?|remarks?)\s+(?:from|by)\s+(?P<person>.+?){_TOPIC}[\s?.!]*$",
+        re.IGNORECASE | re.DOTALL,
+    ),
+]
+_NOT_PERSON = frozenset(
+    "it this that they them he she we you i the article articles report reports news story".split()
+)
+
+
+@dataclass(frozen=True)
+class ParsedQuestion:
+    """What :func:`classify` understood."""
+
+    kind: QuestionKind
+    text: str  # the question, cleaned
+    focus: str  # what to search for: the quote/paraphrase, the topic, or the question
+    person: str | None = None
+    topic: str | None = None
+
+
+def classify(question: str) -> ParsedQuestion:
+    """Recognise the kind of question and its parts.
+
+    Example:
+        >>> classify("What did O'Brien say about North Korea?").person
+        "O'Brien"
+        >>> classify("Who said the Christmas gift didn't come?").focus
+        "the Christmas gift didn't come"
+    """
+    text = " ".join(question.split())
+    m = _WHO_SAID.match(text)
+    if m and len(m.group("rest").split()) >= 2:
+        return ParsedQuestion("who_said", text, m.group("rest").strip(" \"“”‘’'"))
+    for pattern in _PERSON_SAID:
+        m = pattern.match(text)
+        if not m:
+            continue
+        person = m.group("person").strip(" ,\"“”")
+        person = re.sub(r"^(?:the|a|an)\s+", "", person, flags=re.IGNORECASE) if not person[:1].isupper() else person
+        if person.lower() in _NOT_PERSON or len(person.split()) > 6:
+            break
+        topic = (m.groupdict().get("topic") or "").strip(" ?.!") or None
+        return ParsedQuestion("person_said", text, topic or text, person=person, topic=topic)
+    return ParsedQuestion("general", text, text)
+
+
+@dataclass(frozen=True)
+class Citation:
+    """A numbered source of an answer.
+
+    Attributes:
+        n: The number shown as ``[n]``.
+        article_id, title, url: The article.
+        chunk_id: The passage (stable id).
+        start, end: The passage's character offsets in the article.
+        passage: The passage text (``article_text[start:end]``).
+        score: Relevance of the passage to the question.
+        highlights: Offsets (in the article) of the sentences or quotes the answer took
+            from this passage.
+    """
+
+    n: int
+    article_id: str
+    title: str
+    url: str | None
+    chunk_id: int
+    start: int
+    end: int
+    passage: str
+    score: float
+    highlights: tuple[tuple[int, int], ...] = ()
+
+
+@dataclass(frozen=True)
+class AnswerLine:
+    """One line of an answer and the citation numbers that back it."""
+
+    text: str
+    citations: tuple[int, ...] = ()
+
+    def render(self) -> str:
+        """The line with its ``[n]`` markers."""
+        marks = "".join(f"[{n}]" for n in self.citations)
+        return f"{self.text} {marks}" if marks else self.text
+
+
+@dataclass(frozen=True)
+class Answer:
+    """An answer with its evidence.
+
+    Attributes:
+        question: The question as asked.
+        kind: ``who_said``, ``person_said`` or ``general``.
+        found: False when the articles do not support an answer; then ``citations``
+            are the closest passages, offered for reading, not as support.
+        lines: The answer, line by line, each with its citation numbers.
+        citations: Numbered sources.
+        quotes: Catalogue quotes the answer used.
+    """
+
+    question: str
+    kind: QuestionKind
+    found: bool
+    lines: tuple[AnswerLine, ...]
+    citations: tuple[Citation, ...]
+    quotes: tuple[QuoteRecord, ...] = ()
+    notes: tuple[str, ...] = field(default=(), compare=False)
+
+    @property
+    def answer(self) -> str:
+        """Plain text with ``[n]`` markers."""
+        return "\n".join(line.render() for line in self.lines)
+
+    def to_json(self) -> dict:
+        """The documented JSON shape (see README)."""
+        return {
+            "question": self.question,
+            "kind": self.kind,
+            "found": self.found,
+            "answer": self.answer,
+            "citations": [
+                {
+                    "n": c.n, "article_id": c.article_id, "title": c.title, "url": c.url,
+                    "chunk_id": c.chunk_id, "start": c.start, "end": c.end, "passage": c.passage,
+                    "score": round(c.score, 4), "highlights": [list(h) for h in c.highlights],
+                }
+                for c in self.citations
+            ],
+            "quotes": [
+                {k: v for k, v in asdict(q).items() if k not in ("title", "url")} for q in self.quotes
+            ],
+        }
+
+
+@dataclass
+class _Sentence:
+    chunk: ChunkRecord
+    start: int  # offsets in the article
+    end: int
+    text: str
+    score: float = 0.0
+
+
+class _Citations:
+    """Hands out citation numbers in order of first use."""
+
+    def __init__(self) -> None:
+        self._by_chunk: dict[int, int] = {}
+        self._items: list[tuple[ChunkRecord, float, list[tuple[int, int]]]] = []
+
+    def cite(self, chunk: ChunkRecord, score: float, span: tuple[int, int] | None) -> int:
+        n = self._by_chunk.get(chunk.id)
+        if n is None:
+            self._items.append((chunk, score, []))
+            n = self._by_chunk[chunk.id] = len(self._items)
+        if span is not None and span not in self._items[n - 1][2]:
+            self._items[n - 1][2].append(span)
+        return n
+
+    def build(self) -> tuple[Citation, ...]:
+        return tuple(
+            Citation(
+                n=i, article_id=c.article_id, title=c.title, url=c.url, chunk_id=c.id, start=c.start,
+                end=c.end, passage=c.text, score=score, highlights=tuple(sorted(spans)),
+            )
+            for i, (c, score, spans) in enumerate(self._items, 1)
+        )
+
+
+class Engine:
+    """Answers questions over one store. Thread-safe: ask from many threads, ingest from one.
+
+    Args:
+        settings: Bot settings (``settings.index`` for the store and models).
+        store: An open store (opened from settings when omitted).
+        embedder: The embedding model (loaded from settings when omitted).
+    """
+
+    def __init__(self, settings: BotSettings, *, store: Store | None = None, embedder: Embedder | None = None) -> None:
+        self.settings = settings
+        self.store = store or Store.open(settings.index)
+        self.embedder = embedder or Embedder(settings.index.model, settings.index.batch_size)
+        self.searcher = Searcher(self.store, self.embedder)
+        self._extractor: QuoteExtractor | None = None
+        self._ingest_lock = threading.Lock()
+        self._cache_lock = threading.Lock()
+        self._sentence_cache: OrderedDict[int, tuple[list[_Sentence], np.ndarray]] = OrderedDict()
+
+    @classmethod
+    def open(cls, settings: BotSettings) -> Engine:
+        """Open the store and load the model named in ``settings``."""
+        return cls(settings)
+
+    def close(self) -> None:
+        self.store.close()
+
+    # -- knowledge management (thin wrappers so front ends need only the engine) ----------
+    @property
+    def extractor(self) -> QuoteExtractor | None:
+        if self._extractor is None and self.settings.index.quotes:
+            self._extractor = QuoteExtractor(self.settings.index.spacy_model)
+        return self._extractor
+
+    def ingest(self, targets: Iterable[str], progress: bool = False) -> IngestReport:
+        """Add or update articles; searches keep working meanwhile (one ingest at a time)."""
+        with self._ingest_lock:
+            report = ingest(self.store, self.embedder, targets, extractor=self.extractor, progress=progress)
+        self._forget(report.updated)
+        return report
+
+    def remove(self, article_ids: Iterable[str]) -> list[str]:
+        """Remove articles by id; returns those that existed."""
+        with self._ingest_lock:
+            removed = self.store.remove(article_ids)
+        self._forget(removed)
+        return removed
+
+    def ensure_seeded(self, progress: bool = False) -> IngestReport | None:
+        """Index ``settings.seeds_dir`` when the store is empty (first run)."""
+        if self.store.stats().articles or not Path(self.settings.seeds_dir).is_dir():
+            return None
+        log.info("empty store: indexing the seed articles in %s", self.settings.seeds_dir)
+        return self.ingest([str(self.settings.seeds_dir)], progress=progress)
+
+    def stats(self) -> StoreStats:
+        return self.store.stats()
+
+    def articles(self, limit: int | None = None, offset: int = 0) -> list[ArticleRecord]:
+        return self.store.articles(limit, offset)
+
+    def passage(self, chunk_id: int) -> ChunkRecord | None:
+        """One passage by id (for "open the source")."""
+        return self.store.chunk(chunk_id)
+
+    def search(self, query: str, k: int = 5, mode: str = "hybrid") -> list[Hit]:
+        return self.searcher.search(query, k=k, mode=mode)
+
+    def quotes(self, name: str | None = None, article_id: str | None = None) -> list[QuoteRecord]:
+        """Quotes, optionally by a (fuzzily matched) speaker name or article."""
+        if not name:
+            return self.store.quotes(article_id=article_id)
+        return [q for speaker in self.match_speakers(name) for q in self.store.quotes(speaker, article_id)]
+
+    def match_speakers(self, name: str) -> list[str]:
+        """Canonical speakers matching a name, best first (only the best score's ties)."""
+        matches = match_speakers(name, [s for s, _ in self.store.speakers()])
+        if not matches:
+            return []
+        best = matches[0][1]
+        return [s for s, score in matches if score >= best - 1e-6]
+
+    def example_questions(self, n: int = 2) -> list[str]:
+        """Questions this corpus can answer, for /start and help texts."""
+        out: list[str] = []
+        speakers = self.store.speakers()
+        if speakers:
+            speaker = speakers[0][0]
+            quote = next((q for q in self.store.quotes(speaker) if len(q.text.split()) >= 6), None)
+            if quote is not None:
+                words = quote.text.split()[:7]
+                out.append(f"Who said “{' '.join(words).rstrip(',.;:')}…”?")
+            out.append(f"What did {speaker} say?")
+        for art in self.store.articles(limit=n):
+            if len(out) >= n:
+                break
+            out.append(f"What happened: {art.title}?" if len(art.title) < 80 else "What is the latest news?")
+        return out[:n]
+
+    # -- answering --------------------------------------------------------------------
+    def ask(self, question: str) -> Answer:
+        """Answer one question.
+
+        Args:
+            question: Free text (at most 1000 characters).
+
+        Returns:
+            An :class:`Answer`; ``found`` is False when the articles do not say.
+
+        Raises:
+            InputError: empty or overlong question.
+        """
+        question = question.strip()
+        if not question:
+            raise InputError("the question is empty")
+        if len(question) > _MAX_QUESTION_CHARS:
+            raise InputError(f"the question is longer than {_MAX_QUESTION_CHARS} characters")
+        parsed = classify(question)
+        if parsed.kind == "who_said":
+            answer = self._who_said(parsed)
+        elif parsed.kind == "person_said":
+            answer = self._person_said(parsed)
+        else:
+            answer = self._general(parsed)
+        log.info("ask kind=%s found=%s citations=%d", answer.kind, answer.found, len(answer.citations))
+        return answer
+
+    def _who_said(self, q: ParsedQuestion) -> Answer:
+        qvec = self.embedder.encode([q.focus])[0]
+        hits = self.searcher.search_vector(q.focus, qvec, _SEARCH_K)
+        candidates = self._quotes_in(hits)
+        if candidates:
+            vecs = self.store.quote_vectors([c.id for c in candidates])
+            terms = set(lexical_terms(q.focus))
+            scored = []
+            for quote in candidates:
+                vec = vecs.get(quote.id)
+                sim = float(np.dot(vec, qvec)) if vec is not None else 0.0
+                scored.append((sim + 0.15 * _overlap(terms, quote.text), quote))
+            scored.sort(key=lambda x: -x[0])
+            best_score, best = scored[0]
+            if best_score >= self.settings.min_quote_score:
+                cites = _Citations()
+                chunk = self._chunk_holding(best, hits)
+                n = cites.cite(chunk, best_score, (best.start, best.end))
+                who = _speaker_phrase(best)
+                line = (
+                    f"{who} said: “{_clip(best.text)}”"
+                    if best.canonical_speaker
+                    else f"The articles quote this without naming the speaker: “{_clip(best.text)}”"
+                )
+                return Answer(q.text, "who_said", True, (AnswerLine(line, (n,)),), cites.build(), (best,))
+        # No matching quote: reported speech ("O'Brien confirmed that …") may still answer.
+        return self._general(q, kind="who_said", qvec=qvec, hits=hits)
+
+    def _person_said(self, q: ParsedQuestion) -> Answer:
+        assert q.person is not None
+        speakers = self.match_speakers(q.person)
+        quotes = [quote for s in speakers for quote in self.store.quotes(s)]
+        if quotes:
+            topic = q.topic
+            tvec = self.embedder.encode([topic])[0] if topic else None
+            vecs = self.store.quote_vectors([x.id for x in quotes]) if topic else {}
+            terms = set(lexical_terms(topic or ""))
+            scored = []
+            for quote in quotes:
+                vec = vecs.get(quote.id)
+                rel = (float(np.dot(vec, tvec)) if vec is not None and tvec is not None else 0.0)
+                scored.append((rel + 0.15 * _overlap(terms, quote.text), quote))
+            if topic:
+                scored.sort(key=lambda x: -x[0])
+                best = scored[0][0]
+                keep = [(s, x) for s, x in scored if s >= max(self.settings.min_quote_score - 0.2, best - 0.15)]
+            else:
+                keep = scored
+            keep = keep[: self.settings.max_answer_sentences]
+            if keep:
+                cites = _Citations()
+                lines = []
+                for i, (score, quote) in enumerate(keep):
+                    chunk = self._chunk_holding(quote, [])
+                    n = cites.cite(chunk, score, (quote.start, quote.end))
+                    text = f"“{_clip(quote.text)}”"
+                    lines.append(AnswerLine(f"{_speaker_phrase(quote)} said: {text}" if i == 0 else f"Also: {text}", (n,)))
+                return Answer(q.text, "person_said", True, tuple(lines), cites.build(), tuple(x for _, x in keep))
+        # Not quoted (or not on this topic): reported speech about the person may answer.
+        focus = f"{q.person} {q.topic or ''}".strip()
+        answer = self._general(
+            ParsedQuestion("person_said", q.text, focus, q.person, q.topic), kind="person_said", must=q.person
+        )
+        if not answer.found and not speakers:
+            line = AnswerLine(f"The articles don't quote {q.person}" + (f" on {q.topic}." if q.topic else "."))
+            return Answer(q.text, "person_said", False, (line,), answer.citations)
+        return answer
+
+    def _general(
+        self,
+        q: ParsedQuestion,
+        kind: QuestionKind = "general",
+        qvec: np.ndarray | None = None,
+        hits: list[Hit] | None = None,
+        must: str | None = None,
+    ) -> Answer:
+        if qvec is None:
+            qvec = self.embedder.encode([q.focus])[0]
+        if hits is None:
+            hits = self.searcher.search_vector(q.focus, qvec, _SEARCH_K)
+        if not hits:
+            return _not_found(q, kind, [], "The articles don't say anything about this.")
+        names = query_names(q.text)
+        if must:
+            names = list(dict.fromkeys([*names, must]))
+        folded = [_fold(n) for n in names]
+        surname = [_fold(n.split()[-1]) for n in names]
+        terms = set(lexical_terms(q.focus))
+        sentences: list[_Sentence] = []
+        seen: set[tuple[str, int]] = set()
+        for rank, hit in enumerate(hits[: self.settings.answer_passages]):
+            sents, vecs = self._sentences(hit)
+            sims = vecs @ qvec if len(sents) else np.zeros(0)
+            for s, sim in zip(sents, sims, strict=True):
+                key = (hit.article_id, s.start)
+                if key in seen:
+                    continue
+                seen.add(key)
+                text = _fold(s.text)
+                name_frac = (
+                    sum(1 for f, last in zip(folded, surname, strict=True) if f in text or last in text) / len(names)
+                    if names else 0.0
+                )
+                score = float(sim) + 0.08 * _overlap(terms, s.text) + 0.12 * name_frac - 0.01 * rank
+                if must and name_frac == 0:
+                    score -= 0.2
+                sentences.append(_Sentence(s.chunk, s.start, s.end, s.text, score))
+        sentences.sort(key=lambda s: -s.score)
+        if not sentences or sentences[0].score < self.settings.min_answer_score:
+            return _not_found(q, kind, hits, "The articles don't say.")
+        best = sentences[0].score
+        chosen = [s for s in sentences if s.score >= best - 0.06][: self.settings.max_answer_sentences]
+        cites = _Citations()
+        lines = []
+        for s in chosen:
+            n = cites.cite(s.chunk, s.score, (s.start, s.end))
+            lines.append(AnswerLine(" ".join(s.text.split()), (n,)))
+        return Answer(q.text, kind, True, tuple(lines), cites.build())
+
+    # -- helpers ----------------------------------------------------------------------
+    def _sentences(self, hit: Hit) -> tuple[list[_Sentence], np.ndarray]:
+        with self._cache_lock:
+            cached = self._sentence_cache.get(hit.chunk_id)
+            if cached is not None:
+                self._sentence_cache.move_to_end(hit.chunk_id)
+                return cached
+        chunk = ChunkRecord(
+            hit.chunk_id, hit.article_id, hit.ordinal, hit.start, hit.end, hit.text, hit.title, hit.url, hit.date,
+            hit.source,
+        )
+        sents = [
+            _Sentence(chunk, hit.start + s.start, hit.start + s.end, s.text)
+            for s in split_sentences(hit.text)
+            if len(s.text.split()) >= 3
+        ]
+        vecs = self.embedder.encode([s.text for s in sents]) if sents else np.zeros((0, self.embedder.dim), np.float32)
+        with self._cache_lock:
+            self._sentence_cache[hit.chunk_id] = (sents, vecs)
+            while len(self._sentence_cache) > _SENTENCE_CACHE:
+                self._sentence_cache.popitem(last=False)
+        return sents, vecs
+
+    def _forget(self, article_ids: Sequence[str]) -> None:
+        if not article_ids:
+            return
+        gone = set(article_ids)
+        with self._cache_lock:
+            for cid in [cid for cid, (sents, _) in self._sentence_cache.items() if sents and sents[0].chunk.article_id in gone]:
+                del self._sentence_cache[cid]
+
+    def _quotes_in(self, hits: Sequence[Hit]) -> list[QuoteRecord]:
+        """Quotes overlapping the hit passages."""
+        spans: dict[str, list[tuple[int, int]]] = {}
+        for h in hits:
+            spans.setdefault(h.article_id, []).append((h.start, h.end))
+        out = []
+        for article_id, ranges in spans.items():
+            for quote in self.store.quotes(article_id=article_id):
+                if any(quote.start < end and quote.end > start for start, end in ranges):
+                    out.append(quote)
+        return out
+
+    def _chunk_holding(self, quote: QuoteRecord, hits: Sequence[Hit]) -> ChunkRecord:
+        """The passage to cite for a quote: a hit that holds it whole, else its own chunk."""
+        for h in hits:
+            if h.article_id == quote.article_id and h.start <= quote.start and quote.end <= h.end:
+                return ChunkRecord(h.chunk_id, h.article_id, h.ordinal, h.start, h.end, h.text, h.title, h.url, h.date, h.source)
+        chunk = self.store.chunk(quote.chunk_id) if quote.chunk_id is not None else None
+        if chunk is None:
+            raise InputError(f"quote {quote.id} has no passage; re-ingest article {quote.article_id}")
+        return chunk
+
+
+def _not_found(q: ParsedQuestion, kind: QuestionKind, hits: Sequence[Hit], message: str) -> Answer:
+    cites = _Citations()
+    for h in hits[:3]:
+        cites.cite(
+            ChunkRecord(h.chunk_id, h.article_id, h.ordinal, h.start, h.end, h.text, h.title, h.url, h.date, h.source),
+            h.similarity,
+            None,
+        )
+    line = message + (" The closest passages are listed below." if hits else "")
+    return Answer(q.text, kind, False, (AnswerLine(line),), cites.build())
+
+
+def _speaker_phrase(quote: QuoteRecord) -> str:
+    name = quote.canonical_speaker or quote.speaker or "An unnamed speaker"
+    return f"{name}, {quote.role}," if quote.role else name
+
+
+def _overlap(terms: set[str], text: str) -> float:
+    """Fraction of query terms present in the text (Porter-free, prefix-tolerant)."""
+    if not terms:
+        return 0.0
+    words = set(lexical_terms(text))
+    hit = sum(1 for t in terms if t in words or any(w.startswith(t[:5]) for w in words if len(t) >= 5))
+    return hit / len(terms)
+
+
+def _clip(text: str) -> str:
+    text = " ".join(text.split()).rstrip(",;: ")
+    return text if len(text) <= _MAX_QUOTE_CHARS else text[: _MAX_QUOTE_CHARS - 1].rsplit(" ", 1)[0] + "…"
+
+
+def _fold(text: str) -> str:
+    return text.replace("’", "'").replace("‘", "'").lower()

