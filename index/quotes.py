@@ -439,30 +439,60 @@ def match_speakers(name: str, speakers: Iterable[str]) -> list[tuple[str, float]
 
 # ---------------------------------------------------------------------------- analysis
 
+_SUBJ_DEPS = frozenset({"nsubj", "nsubjpass"})
+_NON_PERSON_ENTS = frozenset(
+    {"ORG", "GPE", "NORP", "FAC", "LOC", "PRODUCT", "EVENT", "WORK_OF_ART", "LAW", "LANGUAGE",
+     "DATE", "TIME", "MONEY", "QUANTITY", "PERCENT", "CARDINAL", "ORDINAL"}
+)
+_SPEAKER_ENTS = frozenset({"ORG", "GPE", "NORP", "FAC", "LOC"})
+#: Honorifics are stripped from names but are not roles.
+_HONORIFICS = frozenset({"mr", "mrs", "ms", "miss", "mx", "dr", "sir", "dame", "madam", "mister"})
+#: "what he called X" attributes X only with an explicit subject ("so-called", "a group
+#: called" are names, not speech).
+_NAMING_VERBS = frozenset({"call", "dub", "term", "label", "brand", "nickname"})
+#: Dependency labels by which a quote can hang off the reporting verb that governs it.
+_COMPLEMENT_DEPS = frozenset(
+    {"ccomp", "xcomp", "dobj", "oprd", "attr", "acomp", "parataxis", "dep", "conj", "pcomp", "obj"}
+)
+_POSS_PRONOUNS = frozenset({"its", "his", "her", "their", "our", "my", "your"})
+#: Common nouns that denote people: such a subject ("the official said") can be the
+#: antecedent of he/she.
+_PERSON_NOUNS = frozenset(
+    """official spokesman spokeswoman spokesperson minister secretary leader president
+    premier director chief executive officer manager source expert analyst witness
+    resident man woman boy girl father mother husband wife son daughter doctor lawyer
+    commander general captain coach player chairman chairwoman member mp senator
+    candidate governor mayor judge professor scientist researcher teacher student worker
+    farmer owner defector diplomat ambassador envoy adviser advisor negotiator prosecutor
+    detective inspector commissioner treasurer founder ceo head representative activist
+    campaigner survivor victim eyewitness driver pilot soldier priest bishop archbishop
+    journalist reporter editor author writer economist strategist engineer nurse
+    paramedic firefighter controller ranger agent officer president king queen prince
+    princess pope chancellor batsman bowler skipper striker goalkeeper batter pitcher
+    trainer jockey rider swimmer runner athlete opponent colleague friend neighbour
+    neighbor parent child teenager police policeman policewoman constable sergeant
+    superintendent guard spokespeople officials residents experts analysts sources
+    witnesses""".split()
+)
+
 
 @dataclass
-class _Person:
-    text: str
-    start: int
-    end: int
+class _Name:
+    a: int  # name chars (titles and possessive stripped)
+    b: int
     key: tuple[str, ...]
+    head: int  # token index of the head of the name
+    first: int  # first token index of name + titles
+    titles: list
     canonical: str = ""
-    subject: bool = False
 
 
 @dataclass
-class _Analysis:
-    doc: object
-    text: str
-    segs: list[_Seg]
-    tok_starts: list[int] = field(default_factory=list)
-    quoted: list[bool] = field(default_factory=list)
-    ent_of: dict[int, object] = field(default_factory=dict)
-    persons: list[_Person] = field(default_factory=list)
-    full_names: list[_Person] = field(default_factory=list)
-    roles: dict[str, str] = field(default_factory=dict)
-    gender: dict[str, dict[str, int]] = field(default_factory=dict)
-    subjects: list[tuple[int, str]] = field(default_factory=list)  # (char pos, canonical)
+class _Mention:
+    pos: int
+    tok: int
+    canonical: str
+    salience: int  # 2: subject of a main or reporting verb; 1: other subject; 0: other
 
 
 class _Extractor:
@@ -477,19 +507,26 @@ class _Extractor:
             hi = s.close_pos + 1 if s.close_pos is not None else s.end
             for t in self._tokens(lo, hi):
                 self.quoted[t.i] = True
-        self.ent_of = {}
+        self.ent_of: dict[int, object] = {}
         for ent in doc.ents:
             for i in range(ent.start, ent.end):
                 self.ent_of[i] = ent
+        self.sent_of = [0] * len(doc)
+        for sent in doc.sents:
+            for i in range(sent.start, sent.end):
+                self.sent_of[i] = sent.start
         self.paras = _paragraphs(text)
         self.para_starts = [a for a, _ in self.paras]
-        self.full_names: list[_Person] = []
+        self.names: dict[int, _Name] = {}  # head token -> name
+        self.name_tok: dict[int, int] = {}  # any token of a name -> head token
+        self.full_names: list[_Name] = []
         self.roles: dict[str, str] = {}
         self.gender: dict[str, dict[str, int]] = {}
-        self.subjects: list[tuple[int, int, str]] = []  # (pos, seq, canonical)
-        self.mentions: list[tuple[int, int, str]] = []
-        self._seq = 0
-        self._index_people()
+        self.canon_of_tok: dict[int, str] = {}
+        self.plural: set[str] = set()
+        self.mentions: list[_Mention] = []
+        self._collect_names()
+        self._people_pass()
 
     # ---------------------------------------------------------------- token helpers
     def _tokens(self, a: int, b: int):
@@ -499,12 +536,26 @@ class _Extractor:
             yield doc[i]
             i += 1
 
-    def _para_of(self, pos: int) -> int:
-        return max(0, bisect.bisect_right(self.para_starts, pos) - 1)
+    def _span_text(self, toks) -> str | None:
+        toks = sorted(toks, key=lambda t: t.i)
+        if not toks:
+            return None
+        s = self.text[toks[0].idx : toks[-1].idx + len(toks[-1].text)]
+        s = re.sub(r"\s+", " ", s).strip(" ,;:")
+        return s or None
 
-    # ---------------------------------------------------------------- people
-    def _clean_name_span(self, toks) -> tuple[int, int, list] | None:
-        """Strip titles/determiners in front and possessives behind; return chars + titles."""
+    @staticmethod
+    def _strip_np(toks):
+        toks = [t for t in toks if not t.is_space]
+        while toks and (toks[0].lower_ in _DETERMINERS or toks[0].lower_ in _POSS_PRONOUNS or toks[0].is_punct):
+            toks = toks[1:]
+        while toks and (toks[-1].is_punct or _fold(toks[-1].text) in ("'s", "'")):
+            toks = toks[:-1]
+        return toks
+
+    # ---------------------------------------------------------------- names
+    def _clean_name_span(self, toks):
+        """Strip titles/determiners in front and possessives behind; (a, b, titles)."""
         toks = [t for t in toks if not t.is_space]
         titles = []
         while len(toks) > 1 and (_fold(toks[0].text).rstrip(".") in _TITLE_WORDS or toks[0].lower_ in _DETERMINERS):
@@ -523,16 +574,123 @@ class _Extractor:
             return None
         return a, b, titles
 
+    def _propn_chain(self, t):
+        """Proper-noun run around ``t`` (its compound/flat dependents)."""
+        doc = self.doc
+        lo = t.i
+        while lo - 1 >= 0 and doc[lo - 1].pos_ == "PROPN" and lo - 1 >= t.left_edge.i \
+                and not self.quoted[lo - 1] and doc[lo - 1].dep_ in ("compound", "flat", "nmod", "amod"):
+            lo -= 1
+        hi = t.i
+        while hi + 1 < len(doc) and doc[hi + 1].pos_ == "PROPN" and doc[hi + 1].head.i == t.i \
+                and doc[hi + 1].dep_ in ("flat", "compound", "appos") and not self.quoted[hi + 1]:
+            hi += 1
+        return list(doc[lo : hi + 1])
+
+    def _add_name(self, toks, head, extra_titles=()) -> _Name | None:
+        cleaned = self._clean_name_span(toks)
+        if not cleaned:
+            return None
+        a, b, titles = cleaned
+        key = _name_key(self.text[a:b])
+        if not key or all(k in _TITLE_WORDS for k in key):
+            return None
+        titles = list(extra_titles) + titles
+        first = min([t.i for t in toks] + [t.i for t in titles])
+        n = _Name(a, b, key, head.i, first, titles)
+        self.names[head.i] = n
+        for t in toks:
+            if a <= t.idx < b:
+                self.name_tok[t.i] = head.i
+        return n
+
+    def _name_from_propn(self, t, force: bool = False) -> _Name | None:
+        """A name from a proper-noun run: 'Federal Labor MP Carmen Lawrence' → Carmen Lawrence."""
+        chain = self._propn_chain(t)
+        cut = -1
+        for k, c in enumerate(chain):
+            if _fold(c.text).rstrip(".") in _TITLE_WORDS or c.lower_ == "mp":
+                cut = k
+        name, titles = chain[cut + 1 :], chain[: cut + 1]
+        if not name or not all(c.text[:1].isupper() for c in name):
+            return None
+        ent = self.ent_of.get(t.i)
+        known = len(name) == 1 and self._resolve_name(_name_key(name[0].text), name[0].idx)
+        if ent is not None and ent.label_ in _NON_PERSON_ENTS and not titles and not known and not force:
+            return None
+        lead = self.doc[chain[0].i - 1] if chain[0].i > 0 else None
+        if lead is not None and lead.lower_ in _DETERMINERS and not titles:
+            return None  # "The Member for Fremantle", "the Englishmen": not names
+        if len(name) == 1 and not titles and not known:
+            return None  # a lone capitalised word is a name only when it is a known surname
+        return self._add_name(name, t, titles)
+
+    def _collect_names(self) -> None:
+        doc = self.doc
+        for ent in doc.ents:
+            if ent.label_ == "PERSON" and not self.quoted[ent.root.i]:
+                lead = doc[ent.start - 1] if ent.start > 0 else None
+                if len(ent) == 1 and lead is not None and lead.lower_ in ("the", "a", "an"):
+                    continue  # "The Englishmen says": a description, not a name
+                self._add_name(list(ent), ent.root)
+        self._rebuild_full_names()
+        for head in list(self.names):
+            # "Monica Seles and Jan-Michael Gambill": a proper noun conjoined to a person
+            for c in doc[head].conjuncts:
+                if c.pos_ == "PROPN" and c.i not in self.name_tok and not self.quoted[c.i]:
+                    self._name_from_propn(c, force=True)
+        self._rebuild_full_names()
+        for t in doc:
+            if (
+                t.pos_ == "PROPN"
+                and t.dep_ in ("nsubj", "nsubjpass", "appos")
+                and not self.quoted[t.i]
+                and t.i not in self.name_tok
+            ):
+                self._name_from_propn(t)
+        self._rebuild_full_names()
+        ordered = sorted(self.names.values(), key=lambda n: n.a)
+        for n in ordered:
+            if len(n.key) < 2:
+                n.canonical = self._resolve_name(n.key, n.a) or self.text[n.a : n.b]
+            for i, h in self.name_tok.items():
+                if h == n.head:
+                    self.canon_of_tok[i] = n.canonical
+        for n in ordered:
+            head = doc[n.head]
+            for t in n.titles:
+                w = _fold(t.text).rstrip(".")
+                if w in _MALE_TITLES:
+                    self._vote(n.canonical, "m", 3)
+                elif w in _FEMALE_TITLES:
+                    self._vote(n.canonical, "f", 3)
+            role = self._role_for(head, n)
+            if role and n.canonical not in self.roles:
+                self.roles[n.canonical] = role
+            subj = self._subject_role_tok(head)
+            if subj is not None:
+                self._gender_from_clause(subj, n.canonical)
+
+    def _rebuild_full_names(self) -> None:
+        self.full_names = []
+        for n in sorted(self.names.values(), key=lambda n: n.a):
+            if len(n.key) >= 2:
+                n.canonical = self.text[n.a : n.b]
+                longer = self._resolve_name(n.key, n.a)
+                if longer:
+                    n.canonical = longer
+                self.full_names.append(n)
+
     def _resolve_name(self, key: tuple[str, ...], pos: int) -> str | None:
         """Canonical full name for a short form at ``pos`` (None when none fits)."""
         if not key:
             return None
-        before = [p for p in self.full_names if p.start < pos]
-        after = [p for p in self.full_names if p.start >= pos]
+        before = [p for p in self.full_names if p.a < pos]
+        after = [p for p in self.full_names if p.a >= pos]
         for pool in (list(reversed(before)), after):
             if len(key) >= 2:
                 for p in pool:
-                    if len(p.key) > len(key) and p.key[-len(key):] == key:
+                    if len(p.key) > len(key) and p.key[-len(key) :] == key:
                         return p.canonical
                 continue
             t = key[0]
@@ -544,58 +702,40 @@ class _Extractor:
                     return p.canonical
         return None
 
-    def _index_people(self) -> None:
-        doc = self.doc
-        people = []
-        for ent in doc.ents:
-            if ent.label_ != "PERSON":
-                continue
-            cleaned = self._clean_name_span(list(ent))
-            if not cleaned:
-                continue
-            a, b, titles = cleaned
-            name = self.text[a:b]
-            key = _name_key(name)
-            if not key:
-                continue
-            people.append((ent, a, b, name, key, titles))
-        for ent, a, b, name, key, _titles in people:
-            if len(key) >= 2:
-                p = _Person(name, a, b, key, canonical=name)
-                # a longer version given earlier wins ("Jong Un" after "Kim Jong Un")
-                earlier = self._resolve_name(key, a) if self.full_names else None
-                if earlier and len(_name_key(earlier)) > len(key):
-                    p.canonical = earlier
-                self.full_names.append(p)
-        for ent, a, b, name, key, titles in people:
-            canon = name if len(key) >= 2 else (self._resolve_name(key, a) or name)
-            for fp in self.full_names:
-                if fp.start == a:
-                    canon = fp.canonical
-            root = ent.root
-            subj = root.dep_ in ("nsubj", "nsubjpass") or (
-                root.dep_ == "appos" and root.head.dep_ in ("nsubj", "nsubjpass")
-            )
-            if not self.quoted[root.i]:
-                self._add_mention(a, canon, subj)
-            for t in titles:
-                g = "m" if _fold(t.text).rstrip(".") in _MALE_TITLES else (
-                    "f" if _fold(t.text).rstrip(".") in _FEMALE_TITLES else None)
-                if g:
-                    self._vote(canon, g, 3)
-            role = self._role_for(ent, a, titles)
-            if role and canon not in self.roles and not self.quoted[root.i]:
-                self.roles[canon] = role
-            if subj and not self.quoted[root.i]:
-                self._gender_from_clause(root, canon)
+    def _subject_role_tok(self, t):
+        """The token that carries ``t``'s subject function (itself, or the NP it is in apposition to)."""
+        h, steps = t, 0
+        while h.dep_ not in _SUBJ_DEPS and steps < 6:
+            if h.dep_ in ("appos", "compound", "flat", "pobj", "prep", "poss") and h.head is not h:
+                if h.dep_ == "poss":
+                    return None
+                h = h.head
+                steps += 1
+                if h.dep_ in ("appos",) or h.pos_ in ("NOUN", "PROPN", "ADP"):
+                    continue
+            return None
+        if h.dep_ not in _SUBJ_DEPS:
+            return None
+        if t.dep_ != "appos" and h is not t and t.dep_ not in ("compound", "flat"):
+            # only appositives (and the name's own tokens) inherit the subject function
+            if not any(x.dep_ == "appos" for x in (t, *t.ancestors) if x.i > h.i and x.i <= t.i):
+                return None
+        return h
 
-    def _add_mention(self, pos: int, canon: str, subject: bool) -> None:
-        self._seq += 1
-        item = (pos, self._seq, canon)
-        bisect.insort(self.mentions, item)
-        if subject:
-            bisect.insort(self.subjects, item)
+    def _salience(self, t) -> int:
+        h = self._subject_role_tok(t)
+        if h is None:
+            # misparsed subject: "the Bureau of Meteorology's Claire Richards says"
+            nxt = t.i + 1
+            while nxt < len(self.doc) and self.doc[nxt].pos_ in ("ADV", "AUX", "PART"):
+                nxt += 1
+            if nxt < len(self.doc) and self.doc[nxt].pos_ == "VERB" and self.doc[nxt].dep_ == "ROOT":
+                return 2
+            return 0
+        v = h.head
+        return 2 if (v.dep_ == "ROOT" or self._is_cue(v)) else 1
 
+    # ---------------------------------------------------------------- gender
     def _vote(self, canon: str, g: str, n: int = 1) -> None:
         d = self.gender.setdefault(canon, {"m": 0, "f": 0})
         d[g] += n
@@ -609,8 +749,6 @@ class _Extractor:
     def _gender_from_clause(self, subj_tok, canon: str) -> None:
         """``X said she …`` / ``X lost his …``: the first he/she/his/her in X's clause."""
         verb = subj_tok.head
-        if subj_tok.dep_ == "appos":
-            verb = subj_tok.head.head
         subj_span = range(subj_tok.left_edge.i, subj_tok.right_edge.i + 1)
         for t in verb.subtree:
             if t.i in subj_span or t.i < subj_tok.i or self.quoted[t.i]:
@@ -619,112 +757,240 @@ class _Extractor:
             if g:
                 self._vote(canon, g)
                 return
-            if t.ent_type_ == "PERSON":
+            if t.ent_type_ == "PERSON" or (t.dep_ in _SUBJ_DEPS and t.pos_ in ("PROPN", "NOUN")):
                 return
 
-    def _role_for(self, ent, name_start: int, titles) -> str | None:
+    # ---------------------------------------------------------------- roles
+    def _clean_role(self, toks) -> str | None:
+        toks = self._strip_np(toks)
+        while toks and _fold(toks[-1].text).rstrip(".") in _HONORIFICS:
+            toks = toks[:-1]
+        if not toks or len(toks) > 12 or all(_fold(t.text).rstrip(".") in _HONORIFICS for t in toks):
+            return None
+        return self._span_text(toks)
+
+    def _role_for(self, root, n: _Name) -> str | None:
         doc = self.doc
-        root = ent.root
         # premodifiers: "White House national security adviser Robert O’Brien"
-        first = ent.start
-        for t in titles:
-            first = min(first, t.i)
-        left_edge = root.left_edge.i
-        if left_edge < first:
-            toks = [t for t in doc[left_edge:first]]
-            while toks and (toks[0].lower_ in _DETERMINERS or toks[0].is_punct):
-                toks = toks[1:]
-            if toks and not any(t.is_punct and t.text not in ("-", "'s", "’s") for t in toks):
+        left_edge = min(root.left_edge.i, n.first)
+        if left_edge < n.first or n.titles:
+            toks = self._strip_np(list(doc[left_edge : n.first]))
+            toks = [t for t in toks] + [t for t in n.titles if t.i >= left_edge and t not in toks]
+            toks = sorted(set(toks), key=lambda t: t.i)
+            toks = self._strip_np(toks)
+            if toks and not any(t.is_punct and t.text not in ("-",) for t in toks):
                 last = toks[-1]
-                if last.pos_ == "NOUN" or _fold(last.text).rstrip(".") in _ROLE_HEADS:
-                    return self._span_text(toks + list(titles))
-                if _fold(last.text) in ("'s", "’s") and len(toks) > 1:
-                    org = self.ent_of.get(toks[-2].i)
-                    if org is not None and org.label_ == "ORG":
-                        return self._span_text(toks[:-1])
+                if last.pos_ == "NOUN" or _fold(last.text).rstrip(".") in _ROLE_HEADS or last.lower_ == "mp":
+                    role = self._clean_role(toks)
+                    if role:
+                        return role
+            nxt = doc[n.first - 1] if n.first > 0 else None
+            if nxt is not None and _fold(nxt.text) in ("'s",) and n.first >= 2:
+                org = self.ent_of.get(n.first - 2)
+                if org is not None and org.label_ == "ORG":
+                    return self._clean_role(list(org))
         # appositive of the name: "Robert O'Brien, the national security adviser,"
         for ch in root.children:
-            if ch.dep_ == "appos" and ch.i > root.i and ch.ent_type_ != "PERSON":
-                toks = [t for t in ch.subtree]
-                while toks and (toks[0].lower_ in _DETERMINERS or toks[0].is_punct):
-                    toks = toks[1:]
-                while toks and toks[-1].is_punct:
-                    toks = toks[:-1]
-                if toks and len(toks) <= 12 and (ch.pos_ == "NOUN" or ch.lower_ in _ROLE_HEADS):
-                    return self._span_text(toks)
+            if ch.dep_ == "appos" and ch.i > root.i and ch.i not in self.name_tok and ch.ent_type_ != "PERSON":
+                if ch.pos_ == "NOUN" or ch.lower_ in _ROLE_HEADS:
+                    role = self._clean_role(list(ch.subtree))
+                    if role:
+                        return role
         # the name is the appositive: "The service's chief executive officer, Tony Sherbon,"
-        if root.dep_ == "appos" and root.head.pos_ in ("NOUN", "PROPN") and root.head.i < ent.start:
+        if root.dep_ == "appos" and root.head.i < n.first:
             head = root.head
             if head.ent_type_ != "PERSON" and (head.pos_ == "NOUN" or head.lower_ in _ROLE_HEADS):
-                toks = list(doc[head.left_edge.i : ent.start])
-                while toks and (toks[0].lower_ in _DETERMINERS or toks[0].is_punct):
-                    toks = toks[1:]
-                while toks and toks[-1].is_punct:
-                    toks = toks[:-1]
-                if toks and len(toks) <= 12:
-                    return self._span_text(toks)
-        if titles:
-            return self._span_text(list(titles))
+                role = self._clean_role(list(doc[head.left_edge.i : n.first]))
+                if role:
+                    return role
         # "Marks Sullivan from the Rural Fire Service"
         for ch in root.children:
-            if ch.dep_ == "prep" and ch.lower_ in ("from", "of", "at", "with") and ch.i == ent.end:
+            if ch.dep_ == "prep" and ch.lower_ in ("from", "of", "at", "with") and ch.i == root.i + 1:
                 for po in ch.children:
                     org = self.ent_of.get(po.i)
                     if po.dep_ == "pobj" and org is not None and org.label_ == "ORG":
-                        toks = list(org)
-                        while toks and toks[0].lower_ in _DETERMINERS:
-                            toks = toks[1:]
-                        return self._span_text(toks) if toks else None
+                        return self._clean_role(list(org))
         return None
 
-    def _span_text(self, toks) -> str | None:
-        toks = sorted(toks, key=lambda t: t.i)
-        if not toks:
+    # ---------------------------------------------------------------- people pass
+    def _is_person_noun(self, t) -> bool:
+        low = t.lemma_.lower()
+        return (
+            low in _PERSON_NOUNS
+            or t.lower_ in _PERSON_NOUNS
+            or low.endswith(("man", "woman", "person", "ist"))
+            or _fold(t.text).rstrip(".") in _TITLE_WORDS
+        )
+
+    def _title_only(self, t) -> bool:
+        """'the President', 'Mayor': a proper-noun phrase made of titles only."""
+        if t.pos_ != "PROPN" or t.i in self.name_tok:
+            return False
+        chain = self._propn_chain(t)
+        return all(_fold(c.text).rstrip(".") in _TITLE_WORDS or c.lower_ == "mp" for c in chain)
+
+    def _people_pass(self) -> None:
+        for t in self.doc:
+            if self.quoted[t.i]:
+                continue
+            if t.i in self.names:
+                n = self.names[t.i]
+                self._add_mention(_Mention(n.a, t.i, n.canonical, self._salience(t)))
+            elif t.lower_ in ("he", "she") and t.dep_ in _SUBJ_DEPS:
+                canon = self._resolve_pronoun(t)
+                if canon:
+                    self.canon_of_tok[t.i] = canon
+                    self._vote(canon, _PRONOUN_GENDER[t.lower_])
+                    self._add_mention(_Mention(t.idx, t.i, canon, self._salience(t)))
+            elif t.dep_ in _SUBJ_DEPS and (
+                (t.pos_ == "NOUN" and self._is_person_noun(t)) or self._title_only(t)
+            ) and self.ent_of.get(t.i) is None:
+                canon = self._nominal_canon(t)
+                if canon:
+                    self.canon_of_tok[t.i] = canon
+                    if t.tag_ in ("NNS", "NNPS"):
+                        self.plural.add(canon)  # never the antecedent of he/she
+                    self._add_mention(_Mention(t.idx, t.i, canon, self._salience(t)))
+
+    def _add_mention(self, m: _Mention) -> None:
+        self.mentions.append(m)
+
+    def _np_tokens(self, s):
+        doc = self.doc
+        toks = [t for t in doc[s.left_edge.i : s.i + 1]]
+        for ch in s.children:  # "a spokesman for the ministry"
+            if ch.dep_ == "prep" and ch.i == s.i + 1 and ch.lower_ in ("for", "of", "from", "at", "with"):
+                toks += list(ch.subtree)
+                break
+        toks = [t for t in toks if not self.quoted[t.i]]
+        # stop at a comma-delimited appositive or relative clause
+        out = []
+        for t in toks:
+            if t.text in (",", "(", "—", "–") and t.i > s.i:
+                break
+            out.append(t)
+        if len(out) > 12:
+            out = out[-12:] if out[-1].i == s.i else out[:12]
+        return out
+
+    def _nominal_canon(self, s) -> str | None:
+        toks = self._np_tokens(s)
+        bare = self._strip_np(toks)
+        if not bare:
             return None
-        s = self.text[toks[0].idx : toks[-1].idx + len(toks[-1].text)]
-        s = re.sub(r"\s+", " ", s).strip(" ,;:")
-        return s or None
+        definite = not toks or toks[0].lower_ not in ("a", "an", "another", "some", "one")
+        if definite:
+            person = self._resolve_role_noun(bare, s)
+            if person:
+                return person
+        return self._span_text(bare)
+
+    def _resolve_role_noun(self, bare, s) -> str | None:
+        """'the Prime Minister', 'the official' → the most recent person with that role/description."""
+        if not bare or len(bare) > 6:
+            return None
+        if any(t.like_num for t in bare):
+            return None
+        head = s if s in bare else bare[-1]
+        word = _fold(head.text)
+        lemma = head.lemma_.lower()
+        pat = re.compile(r"\b(" + re.escape(word) + "|" + re.escape(lemma) + r")\b")
+        phrase = " ".join(_fold(t.text) for t in bare)
+        for m in reversed(self.mentions):
+            if m.pos >= s.idx:
+                continue
+            role = _fold(self.roles.get(m.canonical) or "")
+            desc = _fold(m.canonical)
+            if (role and (pat.search(role) or phrase in role)) or (m.tok not in self.names and pat.search(desc)):
+                return m.canonical
+        return None
+
+    def _resolve_pronoun(self, p) -> str | None:
+        """he/she → a person: bound by the governing clause's subject, else by salience and recency."""
+        low = p.lower_
+        if low not in ("he", "she"):
+            return None
+        g = _PRONOUN_GENDER[low]
+
+        def ok(canon: str | None) -> bool:
+            return bool(canon) and canon not in self.plural and self._gender_of(canon) in (None, g)
+
+        # "X didn't follow through with a gift he said he planned" / "X … what he called"
+        a, steps = p.head, 0
+        while a.head is not a and steps < 10:
+            a = a.head
+            steps += 1
+            for c in a.children:
+                if c.dep_ in _SUBJ_DEPS and c.i < p.i and not self.quoted[c.i]:
+                    canon = self.canon_of_tok.get(c.i)
+                    if ok(canon):
+                        return canon
+        sent = self.sent_of[p.i]
+        earlier = [m for m in self.mentions if m.pos < p.idx]
+        for m in reversed(earlier):
+            if m.tok >= sent and m.salience >= 1 and ok(m.canonical):
+                return m.canonical
+        for level in (2, 1, 0):
+            for m in reversed(earlier):
+                if m.salience >= level and ok(m.canonical):
+                    return m.canonical
+        return None
 
     # ---------------------------------------------------------------- cues & speakers
     def _is_cue(self, t) -> bool:
         if self.quoted[t.i]:
             return False
         if t.lower_ == "according":
-            nxt = t.nbor(1) if t.i + 1 < len(self.doc) else None
-            return nxt is not None and nxt.lower_ == "to"
+            return t.i + 1 < len(self.doc) and self.doc[t.i + 1].lower_ == "to"
         if t.lower_ in _REPORTING_FORMS:
             return True
-        return t.pos_ in ("VERB", "AUX") and t.lemma_.lower() in REPORTING_VERBS
+        lemma = t.lemma_.lower()
+        return t.pos_ in ("VERB", "AUX") and (lemma in REPORTING_VERBS or lemma in _NAMING_VERBS)
 
     def _subject(self, v):
+        lemma = v.lemma_.lower()
+        if lemma in ("quote", "cite"):
+            # "the agency quoted an official as saying": the official speaks
+            for c in v.children:
+                if c.dep_ == "dobj" and not self.quoted[c.i]:
+                    return c
+        subs = [c for c in v.children if c.dep_ == "nsubj" and not self.quoted[c.i]]
+        if subs:
+            # several subjects (parse error): the one nearest the verb
+            return min(subs, key=lambda c: abs(c.i - v.i))
+        if lemma in _NAMING_VERBS:
+            if v.dep_ == "acl" and any(c.dep_ == "dobj" for c in v.children) and not self.quoted[v.head.i]:
+                return v.head  # "an official called the rule "irrational"" (misparsed as acl)
+            return None
         passive = any(c.dep_ == "auxpass" for c in v.children)
-        for c in v.children:
-            if c.dep_ == "nsubj" and not self.quoted[c.i]:
-                return c
         if passive:
             for c in v.children:
                 if c.dep_ == "agent":
                     for g in c.children:
                         if g.dep_ == "pobj" and not self.quoted[g.i]:
                             return g
-            if v.lemma_.lower() in ("quote", "cite"):
+            if lemma in ("quote", "cite"):
                 for c in v.children:
                     if c.dep_ == "nsubjpass" and not self.quoted[c.i]:
                         return c
         return None
 
     def _speaker_for_cue(self, cue):
+        doc = self.doc
         if cue.lower_ == "according":
-            to = cue.nbor(1)
+            to = doc[cue.i + 1]
             for t in list(to.children) + list(cue.children):
                 if t.dep_ == "pobj" and not self.quoted[t.i]:
                     return t
-            # parser missed it: the next noun after "to"
-            for t in self.doc[to.i + 1 : min(len(self.doc), to.i + 8)]:
+            for t in doc[to.i + 1 : min(len(doc), to.i + 8)]:
                 if t.pos_ in ("PROPN", "NOUN", "PRON") and not self.quoted[t.i]:
                     return t
             return None
+        if cue.lemma_.lower() in _NAMING_VERBS:
+            return self._subject(cue)
         s = self._subject(cue)
+        if s is None and cue.head.lemma_.lower() in ("quote", "cite") and cue.head is not cue:
+            s = self._subject(cue.head)
         if s is None:
             anc, t = [], cue
             for _ in range(5):
@@ -763,101 +1029,61 @@ class _Extractor:
             return doc[k]
         return None
 
-    def _mention_for(self, s, cue_pos: int) -> tuple[str, str | None, int, int]:
-        """(speaker as written, canonical, start, end) for the subject token ``s``."""
+    def _appos_name(self, s):
+        """A named appositive inside a common-noun subject: 'The chief, Tony Sherbon,'."""
+        for t in s.subtree:
+            if t.i > s.i and t.dep_ == "appos" and t.i in self.name_tok and not self.quoted[t.i]:
+                return self.doc[self.name_tok[t.i]]
+        return None
+
+    def _mention_for(self, s) -> tuple[str, str | None, int, int]:
+        """(speaker as written, canonical, start, end) for the speaker token ``s``."""
         doc = self.doc
         low = s.lower_
         if s.pos_ == "PRON" or low in _PERSONAL_PRONOUNS:
             a, b = s.idx, s.idx + len(s.text)
-            return s.text, self._resolve_pronoun(low, a), a, b
-        # common-noun subject with a named appositive
-        if s.ent_type_ != "PERSON":
-            for ch in s.children:
-                if ch.dep_ == "appos" and (ch.ent_type_ == "PERSON" or ch.pos_ == "PROPN"):
-                    s = ch
-                    break
+            canon = self.canon_of_tok.get(s.i)
+            if canon is None:
+                canon = self._resolve_pronoun(s)
+            return s.text, canon, a, b
+        if s.i not in self.name_tok and s.pos_ in ("NOUN", "PROPN"):
+            named = self._appos_name(s)
+            if named is not None:
+                s = named
+        if s.i not in self.name_tok and s.pos_ == "PROPN" and not self._title_only(s):
+            self._name_from_propn(s)
+            n = self.names.get(s.i)
+            if n is not None:
+                n.canonical = (
+                    self._resolve_name(n.key, n.a) if len(n.key) < 2 else None
+                ) or self.text[n.a : n.b]
+        if s.i in self.name_tok:
+            n = self.names[self.name_tok[s.i]]
+            return self.text[n.a : n.b], n.canonical, n.a, n.b
         ent = self.ent_of.get(s.i)
-        if ent is not None and ent.label_ == "PERSON":
-            cleaned = self._clean_name_span(list(ent))
-        elif s.pos_ == "PROPN" and (ent is None or ent.label_ not in ("ORG", "GPE", "NORP", "FAC", "LOC")):
-            lo = s.i
-            while lo - 1 >= 0 and doc[lo - 1].pos_ == "PROPN" and doc[lo - 1].head.i in range(lo, s.i + 1) \
-                    and not self.quoted[lo - 1]:
-                lo -= 1
-            hi = s.i
-            while hi + 1 < len(doc) and doc[hi + 1].pos_ == "PROPN" and doc[hi + 1].head.i == s.i \
-                    and doc[hi + 1].dep_ in ("flat", "compound", "appos") and not self.quoted[hi + 1]:
-                hi += 1
-            cleaned = self._clean_name_span(list(doc[lo : hi + 1]))
+        if ent is not None and ent.label_ in _SPEAKER_ENTS:
+            toks = [t for t in ent if not self.quoted[t.i]]
+            if toks and toks[-1].i == ent.end - 1 and ent.end < len(doc) and ent.root.i != s.i:
+                toks = self._np_tokens(s)
         else:
-            cleaned = None
-        if cleaned:
-            a, b, _ = cleaned
-            name = self.text[a:b]
-            key = _name_key(name)
-            if len(key) >= 2:
-                canon = name
-                longer = self._resolve_name(key, a)
-                if longer:
-                    canon = longer
-            else:
-                canon = self._resolve_name(key, a) or name
-            return name, canon, a, b
-        if ent is not None and ent.label_ in ("ORG", "GPE", "NORP", "FAC", "LOC"):
-            toks = list(ent)
-        else:
-            toks = [t for t in doc[s.left_edge.i : s.i + 1]]
-            for ch in s.children:  # "a spokesman for the ministry"
-                if ch.dep_ == "prep" and ch.i == s.i + 1 and ch.lower_ in ("for", "of", "from", "at"):
-                    toks += list(ch.subtree)
-                    break
-            toks = [t for t in toks if not self.quoted[t.i]]
-            if len(toks) > 10:
-                toks = toks[-10:] if toks[-1].i == s.i else toks[:10]
+            toks = self._np_tokens(s)
+        toks = [t for t in toks if not t.is_space]
         while toks and toks[-1].is_punct:
             toks = toks[:-1]
         if not toks:
             return s.text, s.text, s.idx, s.idx + len(s.text)
         a, b = toks[0].idx, toks[-1].idx + len(toks[-1].text)
         written = self.text[a:b]
-        bare = list(toks)
-        while bare and bare[0].lower_ in _DETERMINERS:
-            bare = bare[1:]
-        canon = self._span_text(bare) if bare else written
-        if ent is None or ent.label_ not in ("ORG", "GPE", "NORP"):
-            person = self._resolve_role_noun(bare, a)
-            if person:
-                canon = person
+        canon = self.canon_of_tok.get(s.i)
+        if canon is None:
+            bare = self._strip_np(toks)
+            canon = self._span_text(bare) if bare else written
+            if ent is None or ent.label_ not in _SPEAKER_ENTS:
+                definite = toks[0].lower_ not in ("a", "an", "another", "some", "one")
+                person = self._resolve_role_noun(bare, s) if definite else None
+                if person:
+                    canon = person
         return written, canon, a, b
-
-    def _resolve_role_noun(self, toks, pos: int) -> str | None:
-        """``the Prime Minister said`` → the most recent person with that role."""
-        if not toks or len(toks) > 5:
-            return None
-        head = toks[-1]
-        if head.pos_ not in ("NOUN", "PROPN") or any(t.like_num for t in toks):
-            return None
-        phrase = " ".join(_fold(t.text) for t in toks)
-        best = None
-        for p_pos, _seq, canon in self.mentions:
-            if p_pos >= pos:
-                break
-            role = self.roles.get(canon)
-            if role and re.search(r"\b" + re.escape(phrase) + r"\b", _fold(role)):
-                best = canon
-        return best
-
-    def _resolve_pronoun(self, low: str, pos: int) -> str | None:
-        """he/she → the most recent gender-compatible person subject (any mention as fallback)."""
-        if low not in ("he", "she"):
-            return None
-        g = _PRONOUN_GENDER[low]
-        for pool in (self.subjects, self.mentions):
-            i = bisect.bisect_left(pool, (pos, -1, ""))
-            for _p_pos, _seq, canon in reversed(pool[:i]):
-                if self._gender_of(canon) in (None, g):
-                    return canon
-        return None
 
     # ---------------------------------------------------------------- attribution
     def _after_tokens(self, seg: _Seg, nxt: _Seg | None):
@@ -896,8 +1122,25 @@ class _Extractor:
             return not before or before[-1].text in (":", ",")
         return False
 
+    def _after_cue(self, seg: _Seg, after):
+        """The attribution right after the closing mark, if it is one (`…," he said`)."""
+        cues = [t for t in after[:6] if self._is_cue(t)]
+        if not cues:
+            return None
+        cue = cues[0]
+        inner = self.text[seg.start : seg.end].rstrip()
+        if inner and inner[-1] in ".!?…":
+            # the quote ended its sentence: what follows is attribution only if it reads
+            # as one ("…!" she shouted / "…." Smith said), not a new report
+            first = after[0]
+            if first.text[:1].isupper() and first.pos_ not in ("PROPN", "PRON") and first.i != cue.i:
+                return None
+            if any(c.dep_ in ("ccomp", "xcomp") and c.i > cue.i for c in cue.children):
+                return None
+        return self._pick([cue], nearest_last=False)
+
     def _governing_cue(self, seg: _Seg):
-        toks = [t for t in self._tokens(seg.start, seg.end)]
+        toks = list(self._tokens(seg.start, seg.end))
         if not toks:
             return None
         inside = {t.i for t in toks}
@@ -910,15 +1153,20 @@ class _Extractor:
                 steps += 1
                 if a.i in inside:
                     break
-                if self._is_cue(a) and a.lemma_.lower() != "according":
+                if self._is_cue(a) and a.lower_ != "according":
                     subj = self._subject(a)
-                    if subj is not None and child.i in range(subj.left_edge.i, subj.right_edge.i + 1):
+                    if subj is not None and subj.left_edge.i <= child.i <= subj.right_edge.i \
+                            and not subj.left_edge.i <= a.i <= subj.right_edge.i:
                         break  # the quote is in the speaker's NP, not the speech
-                    if child.dep_ in ("nsubj", "nsubjpass", "relcl"):
-                        break
-                    return a
+                    # the quote must be what is said (complement, object, "as"/"for"
+                    # phrase), not an adjunct: 'predicting … in a hand-written "letter"'
+                    if child.dep_ in _COMPLEMENT_DEPS or (
+                        child.dep_ == "prep" and child.lower_ in ("as", "for")
+                    ):
+                        return a
+                    break
                 if a.dep_ == "relcl":
-                    break  # 'a "gift" he said he planned': the quote is outside the relcl
+                    break
         return None
 
     def _pick(self, cues, nearest_last: bool):
@@ -932,59 +1180,54 @@ class _Extractor:
     def _attribute(self, k: int) -> None:
         segs = self.segs
         seg = segs[k]
-        prev = segs[k - 1] if k > 0 else None
+        prev = next((segs[j] for j in range(k - 1, -1, -1) if not segs[j].dropped), None)
         nxt = segs[k + 1] if k + 1 < len(segs) else None
         after = self._after_tokens(seg, nxt)
         before = self._before_tokens(seg, prev)
         if seg.close_pos is not None and after:
             seg.after_span = (seg.close_pos + 1, after[-1].idx + len(after[-1].text))
-        words = sum(1 for t in self._tokens(seg.start, seg.end) if not (t.is_punct or t.is_space))
         standalone = self._standalone(seg, before)
-        short = words <= SCARE_QUOTE_MAX_WORDS and not standalone
+        words = self._words(seg)
+        if self._all_caps(seg) and words <= SCARE_QUOTE_MAX_WORDS + 1:
+            seg.dropped = True  # a title, headline phrase or label: 'Continue The Negotiations'
+            return
+        short = not standalone and words <= SCARE_QUOTE_MAX_WORDS
         found = None
-        if not short:
-            if after and (standalone or any(t.lower_ == "according" for t in after)):
-                found = self._pick([t for t in after if self._is_cue(t)], nearest_last=False)
-            if found is None and before:
-                cues = [t for t in before if self._is_cue(t)]
-                found = self._pick(cues, nearest_last=True)
+        if standalone and after:
+            found = self._after_cue(seg, after)
         if found is None:
             gc = self._governing_cue(seg)
             if gc is not None:
                 s = self._speaker_for_cue(gc)
                 if s is not None:
                     found = (gc, s)
-        if found is None and not standalone:
-            # embedded quote: a cue elsewhere in its sentence is not enough, and an
-            # unattributed embedded span is not a speech quote
-            if short or not self._inherit(seg, prev, before):
-                seg.dropped = True
-            return
+        if found is None and short and after:
+            # 'a "Christmas gift" he said he was planning': subject + cue right after
+            cues = [t for t in after[:3] if self._is_cue(t)]
+            if cues and after[0].pos_ in ("PRON", "PROPN") and self._subject(cues[0]) is not None:
+                found = self._pick(cues[:1], nearest_last=False)
+        if found is None and not short and before:
+            found = self._pick([t for t in before if self._is_cue(t)], nearest_last=True)
+        if found is None and not short and not standalone and after:
+            found = self._pick([t for t in after if self._is_cue(t)], nearest_last=False)
         if found is not None:
             cue, s = found
             seg.cue_text = "according to" if cue.lower_ == "according" else cue.text
-            seg.mention = self._mention_for(s, cue.idx)
-            self._note_speaker(seg, s)
+            seg.mention = self._mention_for(s)
+            return
+        if not standalone:
+            # an embedded quote nobody is said to have said: a term or scare quote
+            seg.dropped = True
             return
         if not self._inherit(seg, prev, before) and self._all_caps(seg):
             seg.dropped = True
 
+    def _words(self, seg: _Seg) -> int:
+        return sum(1 for t in self._tokens(seg.start, seg.end) if not (t.is_punct or t.is_space))
+
     def _all_caps(self, seg: _Seg) -> bool:
         words = [t for t in self._tokens(seg.start, seg.end) if t.is_alpha and not t.is_stop]
         return bool(words) and all(t.text[0].isupper() for t in words)
-
-    def _note_speaker(self, seg: _Seg, s) -> None:
-        """A resolved person speaker becomes the antecedent for later pronouns."""
-        if not (seg.mention and seg.mention[1]):
-            return
-        canon = seg.mention[1]
-        person = s.pos_ == "PRON" or s.ent_type_ == "PERSON" or canon in self.roles or any(
-            p.canonical == canon for p in self.full_names
-        ) or (s.pos_ == "PROPN" and s.ent_type_ not in ("ORG", "GPE", "NORP", "FAC", "LOC"))
-        if person:
-            self._add_mention(seg.mention[2], canon, True)
-            if s.pos_ == "PRON" and s.lower_ in _PRONOUN_GENDER:
-                self._vote(canon, _PRONOUN_GENDER[s.lower_])
 
     def _inherit(self, seg: _Seg, prev: _Seg | None, before) -> bool:
         """Give an unattributed quote the speaker of the quote it continues."""
@@ -992,7 +1235,7 @@ class _Extractor:
             seg.mention = (*seg.prev_cont.mention[:2], -1, -1)
             seg.cue_text = seg.prev_cont.cue_text
             return True
-        if prev is not None and prev.mention and not prev.dropped and seg.para - prev.para <= 1:
+        if prev is not None and prev.mention and seg.para - prev.para <= 1:
             gap_a = (prev.close_pos + 1) if prev.close_pos is not None else prev.end
             gap = self.text[gap_a : seg.open_pos]
             if prev.after_span is not None:
@@ -1002,25 +1245,31 @@ class _Extractor:
                 seg.mention = (*prev.mention[:2], -1, -1)
                 seg.cue_text = prev.cue_text
                 return True
+        if before and not all(t.is_punct or t.is_space for t in before):
+            return False
         # the sentence just before introduces the speaker: 'X said the talks failed. "…"'
-        if not before or all(t.is_punct or t.is_space for t in before):
-            lead = self._previous_sentence(seg, prev)
-            cues = [t for t in lead if self._is_cue(t)]
-            found = self._pick(cues, nearest_last=False)
-            if found is not None:
-                cue, s = found
-                if s.pos_ == "PRON" or s.ent_type_ == "PERSON" or s.pos_ == "PROPN":
-                    seg.cue_text = cue.text
-                    seg.mention = self._mention_for(s, cue.idx)
-                    self._note_speaker(seg, s)
-                    return True
+        lead = self._previous_sentence(seg, prev)
+        found = self._pick([t for t in lead if self._is_cue(t)], nearest_last=False)
+        if found is not None:
+            cue, s = found
+            if s.pos_ == "PRON" or s.i in self.name_tok or s.i in self.canon_of_tok:
+                seg.cue_text = cue.text
+                seg.mention = self._mention_for(s)
+                return True
+        # … or is its main subject: 'Trounson does not expect opposition. "…"'
+        for t in lead:
+            if t.dep_ in _SUBJ_DEPS and t.head.dep_ == "ROOT" and (
+                t.i in self.name_tok or (t.pos_ == "PRON" and t.i in self.canon_of_tok)
+            ):
+                seg.mention = (*self._mention_for(t)[:2], -1, -1)
+                seg.cue_text = None
+                return True
         return False
 
     def _previous_sentence(self, seg: _Seg, prev: _Seg | None):
         ps = self.paras[seg.para][0]
         a = ps
         if seg.open_pos == ps and seg.para > 0:
-            # a paragraph that opens with the quote: the previous paragraph's last sentence
             a, b = self.paras[seg.para - 1]
         else:
             b = seg.open_pos

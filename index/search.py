@@ -1,9 +1,10 @@
 """Search: dense (FAISS), lexical (BM25) or hybrid (reciprocal-rank fusion).
 
-Hybrid takes ``settings.candidates`` from each retriever, fuses them with reciprocal
-rank fusion, and then puts passages that contain the names and quoted phrases of the
-query first ("Stockholm", "Moon Jae-in", "the Christmas gift"), since those are what
-vector-only search misses.
+Hybrid takes ``settings.candidates`` from each retriever and fuses them, by default
+as a weighted sum of cosine similarity and max-normalised BM25 (``fusion="weighted"``),
+or by reciprocal rank fusion (``fusion="rrf"``). Passages that contain the names and
+quoted phrases of the query ("Stockholm", "Moon Jae-in", "the Christmas gift") earn
+``settings.name_boost`` more, since exact names are what vector-only search misses.
 
 Example:
     >>> from index import Settings, Store, Embedder, Searcher
@@ -109,45 +110,49 @@ class Searcher:
         lexical = self.store.lexical(query, n) if mode != "dense" else []
         names = query_names(query) if mode == "hybrid" else []
 
-        fused: dict[int, float] = {}
-        rrf = self.settings.rrf_k
-        if mode == "dense":
-            fused = {h.chunk_id: h.score for h in dense}
-        elif mode == "lexical":
-            fused = {h.chunk_id: h.score for h in lexical}
-        else:
-            for rank, h in enumerate(dense):
-                fused[h.chunk_id] = fused.get(h.chunk_id, 0.0) + 1.0 / (rrf + rank + 1)
-            for rank, h in enumerate(lexical):
-                fused[h.chunk_id] = fused.get(h.chunk_id, 0.0) + 1.0 / (rrf + rank + 1)
-            if names:
-                for rank, h in enumerate(self.store.lexical(" ".join(names), n)):
-                    fused.setdefault(h.chunk_id, 1.0 / (rrf + n + rank + 1))
-
-        records = self.store.chunks(list(fused))
+        candidates = dict.fromkeys(h.chunk_id for h in dense)
+        candidates.update(dict.fromkeys(h.chunk_id for h in lexical))
+        if names:
+            candidates.update(dict.fromkeys(h.chunk_id for h in self.store.lexical(" ".join(names), n)))
+        records = self.store.chunks(list(candidates))
         sims = {h.chunk_id: h.score for h in dense}
         missing = [cid for cid in records if cid not in sims]
         if missing:
             for cid, vec in self.store.vectors(missing).items():
                 sims[cid] = float(np.dot(vec, qvec))
         lex = {h.chunk_id: h.score for h in lexical}
-        folded_names = [_fold(n) for n in names]
+        top_lex = max(lex.values(), default=0.0) or 1.0
+        dense_rank = {h.chunk_id: r for r, h in enumerate(dense)}
+        lex_rank = {h.chunk_id: r for r, h in enumerate(lexical)}
+        folded_names = [_fold(x) for x in names]
+        s = self.settings
 
         hits = []
-        for cid, score in fused.items():
-            rec = records.get(cid)
-            if rec is None:  # removed since the index was read
+        for cid, rec in records.items():
+            sim = float(sims.get(cid, 0.0))
+            matched = sum(1 for x in folded_names if x in _fold(rec.text)) if names else 0
+            name_frac = matched / len(names) if names else 0.0
+            if mode == "dense":
+                score = sim
+            elif mode == "lexical":
+                score = lex.get(cid, 0.0)
+            elif s.fusion == "rrf":
+                score = sum(1.0 / (s.rrf_k + r[cid] + 1) for r in (dense_rank, lex_rank) if cid in r)
+                score += s.name_boost * name_frac / (s.rrf_k + 1)
+            else:
+                score = (1 - s.lexical_weight) * sim + s.lexical_weight * lex.get(cid, 0.0) / top_lex
+                score += s.name_boost * name_frac
+            if mode == "lexical" and cid not in lex:
                 continue
-            matched = sum(1 for n in folded_names if n in _fold(rec.text)) if names else 0
             hits.append(
                 Hit(
                     chunk_id=cid, article_id=rec.article_id, title=rec.title, url=rec.url,
                     date=rec.date, source=rec.source, ordinal=rec.ordinal, start=rec.start,
-                    end=rec.end, text=rec.text, score=float(score), similarity=float(sims.get(cid, 0.0)),
+                    end=rec.end, text=rec.text, score=float(score), similarity=sim,
                     lexical=lex.get(cid), names_matched=matched,
                 )
             )
-        hits.sort(key=lambda h: (-h.names_matched, -h.score, h.chunk_id))
+        hits.sort(key=lambda h: (-h.score, h.chunk_id))
         return hits[:k]
 
 

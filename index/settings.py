@@ -30,6 +30,7 @@ __all__ = [
 
 IndexType = Literal["auto", "flat", "hnsw", "ivf-sq8"]
 SearchMode = Literal["dense", "lexical", "hybrid"]
+Fusion = Literal["weighted", "rrf"]
 
 DEFAULT_DATA_DIR = Path("data")
 #: The name ``all-MiniLM-L6-v2`` resolves to the weights shipped inside the
@@ -48,6 +49,13 @@ DEFAULT_FLAT_LIMIT = 200_000
 DEFAULT_IVF_NPROBE = 16
 #: Reciprocal-rank-fusion constant.
 DEFAULT_RRF_K = 60
+#: How hybrid search fuses dense and lexical results.
+DEFAULT_FUSION = "weighted"
+#: Weight of max-normalised BM25 against cosine similarity in weighted fusion.
+DEFAULT_LEXICAL_WEIGHT = 0.3
+#: Score added for containing all of the query's names and quoted phrases (weighted
+#: fusion; under RRF it is counted in first places).
+DEFAULT_NAME_BOOST = 0.1
 #: Candidates taken from each retriever before fusion.
 DEFAULT_CANDIDATES = 50
 #: Articles per database transaction during ingest (also the resume granularity).
@@ -74,7 +82,10 @@ class Settings:
             ``hnsw`` or ``ivf-sq8``.
         flat_limit: Chunk count up to which ``auto`` stays exact.
         ivf_nprobe: Lists probed per query by the IVF index.
-        rrf_k: Reciprocal-rank-fusion constant for hybrid search.
+        fusion: ``weighted`` (cosine + BM25) or ``rrf`` (reciprocal rank fusion).
+        lexical_weight: BM25 share in weighted fusion.
+        rrf_k: Reciprocal-rank-fusion constant.
+        name_boost: Bonus for passages containing the query's names.
         candidates: Candidates per retriever before fusion.
         commit_every: Articles per transaction during ingest.
         fetch_timeout: Seconds allowed for one URL fetch.
@@ -92,7 +103,10 @@ class Settings:
     index_type: IndexType = "auto"
     flat_limit: int = DEFAULT_FLAT_LIMIT
     ivf_nprobe: int = DEFAULT_IVF_NPROBE
+    fusion: Fusion = DEFAULT_FUSION
+    lexical_weight: float = DEFAULT_LEXICAL_WEIGHT
     rrf_k: int = DEFAULT_RRF_K
+    name_boost: float = DEFAULT_NAME_BOOST
     candidates: int = DEFAULT_CANDIDATES
     commit_every: int = DEFAULT_COMMIT_EVERY
     fetch_timeout: float = DEFAULT_FETCH_TIMEOUT
@@ -106,6 +120,8 @@ class Settings:
             raise ConfigError(
                 f"unknown index type {self.index_type!r}: use auto, flat, hnsw or ivf-sq8"
             )
+        if self.fusion not in ("weighted", "rrf"):
+            raise ConfigError(f"unknown fusion {self.fusion!r}: use weighted or rrf")
         if not 16 <= self.chunk_tokens <= 512:
             raise ConfigError(f"chunk_tokens must be between 16 and 512, not {self.chunk_tokens}")
 

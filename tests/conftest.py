@@ -1,0 +1,86 @@
+"""Shared fixtures: the real embedding model and spaCy pipeline, loaded once per session,
+and stores built from the seed article and the Lee news corpus (bench/data/lee.jsonl)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
+os.environ.setdefault("no_proxy", "127.0.0.1,localhost")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+ROOT = Path(__file__).resolve().parent.parent
+SEEDS = ROOT / "seeds"
+SEED_FILE = SEEDS / "000_234da9cac87d4b52.txt"
+SEED_ID = "000_234da9cac87d4b52"
+LEE = ROOT / "bench" / "data" / "lee.jsonl"
+
+
+@pytest.fixture(scope="session")
+def embedder():
+    """The real all-MiniLM-L6-v2 model, loaded once."""
+    from index.embedding import Embedder
+
+    return Embedder()
+
+
+@pytest.fixture(scope="session")
+def extractor():
+    """The real spaCy quote extractor, loaded once."""
+    from index.quotes import QuoteExtractor
+    from index.settings import DEFAULT_SPACY_MODEL
+
+    return QuoteExtractor(DEFAULT_SPACY_MODEL)
+
+
+@pytest.fixture
+def settings(tmp_path):
+    """Knowledge-layer settings with a fresh data directory."""
+    from index.settings import Settings
+
+    return Settings(data_dir=tmp_path / "data")
+
+
+@pytest.fixture
+def store(settings):
+    from index.store import Store
+
+    s = Store.open(settings)
+    yield s
+    s.close()
+
+
+@pytest.fixture(scope="session")
+def corpus_engine(tmp_path_factory, embedder):
+    """An answer engine over the seed article and the 50 Lee articles (read-only use)."""
+    from bot.answer import Engine
+    from bot.settings import BotSettings
+    from index.settings import Settings
+    from index.store import Store
+
+    data = tmp_path_factory.mktemp("corpus") / "data"
+    settings = BotSettings(index=Settings(data_dir=data), seeds_dir=SEEDS)
+    engine = Engine(settings, store=Store.open(settings.index), embedder=embedder)
+    report = engine.ingest([str(SEEDS), str(LEE)])
+    assert len(report.added) == 51, report.summary()
+    yield engine
+    engine.close()
+
+
+@pytest.fixture(scope="session")
+def seed_engine(tmp_path_factory, embedder):
+    """An answer engine over the seed corpus only, as `citebot run` builds it on first run."""
+    from bot.answer import Engine
+    from bot.settings import BotSettings
+    from index.settings import Settings
+    from index.store import Store
+
+    data = tmp_path_factory.mktemp("seed") / "data"
+    settings = BotSettings(index=Settings(data_dir=data), seeds_dir=SEEDS)
+    engine = Engine(settings, store=Store.open(settings.index), embedder=embedder)
+    engine.ensure_seeded()
+    yield engine
+    engine.close()

@@ -1,0 +1,53 @@
+"""Search over the seed article plus 50 real ABC news articles finds what a reader means."""
+
+from __future__ import annotations
+
+import pytest
+
+from index.search import query_names
+
+from .conftest import SEED_ID
+
+
+@pytest.mark.parametrize(
+    ("query", "article", "words"),
+    [
+        ("Christmas gift", SEED_ID, "Christmas gift didn’t come"),
+        ("restart nuclear talks with Pyongyang", SEED_ID, "denuclearization"),
+        ("Democrats choose an interim leader", "lee-00", "interim leader"),
+        ("AMP profit fell and it raised capital", "lee-01", "$750 million"),
+        ("Chinese province on alert as the flood death toll passes 100", "lee-08", "108 already dead"),
+    ],
+)
+def test_finds_the_passage_a_reader_means(corpus_engine, query, article, words):
+    hits = corpus_engine.search(query, k=3)
+    assert hits[0].article_id == article
+    assert any(words in h.text for h in hits if h.article_id == article)
+
+
+def test_hits_carry_exact_offsets_and_metadata(corpus_engine):
+    for h in corpus_engine.search("Kim Jong Un new strategic weapon", k=5):
+        text = corpus_engine.store.article_text(h.article_id)
+        assert text[h.start:h.end] == h.text
+        assert h.title and -1.0 <= h.similarity <= 1.0
+
+
+def test_names_in_the_query_rank_passages_that_contain_them_first(corpus_engine):
+    hits = corpus_engine.search("What happened in Stockholm?", k=3)
+    assert "Stockholm" in hits[0].text
+    hits = corpus_engine.search("Moon Jae-in birthday message", k=3)
+    assert "Moon Jae-in" in hits[0].text
+
+
+def test_modes_differ_and_lexical_finds_rare_exact_words(corpus_engine):
+    lexical = corpus_engine.search("Habbush", k=3, mode="lexical")
+    assert lexical and "Habbush" in lexical[0].text
+    dense = corpus_engine.search("Habbush", k=3, mode="dense")
+    assert [h.chunk_id for h in dense] != [h.chunk_id for h in lexical] or "Habbush" in dense[0].text
+    assert corpus_engine.search("the of and", k=3, mode="lexical") == []
+
+
+def test_query_names():
+    assert query_names("What did O’Brien say about talks in Stockholm?") == ["O’Brien", "Stockholm"]
+    assert query_names('Who said "back on track"?') == ["back on track"]
+    assert query_names("what happened to the economy") == []
