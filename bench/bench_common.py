@@ -161,7 +161,7 @@ def run_phase(script: str, name: str, args: dict, timeout: float | None = None) 
         out_path = Path(tmp) / "result.json"
         args_path.write_text(json.dumps(args))
         cmd = [sys.executable, script, PHASE_FLAG, name, str(args_path), str(out_path)]
-        proc = subprocess.run(cmd, cwd=ROOT, timeout=timeout, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        proc = subprocess.run(cmd, cwd=ROOT, timeout=timeout, capture_output=True, text=True)
         if proc.returncode != 0 or not out_path.exists():
             sys.stderr.write(proc.stdout[-4000:] + proc.stderr[-8000:])
             raise RuntimeError(f"phase {name} failed (exit {proc.returncode})")
@@ -320,10 +320,49 @@ def write_jsonl(path: Path, rows: Sequence[dict], text_key: str = "text") -> Pat
     return path
 
 
-def ensure_store(data_dir: Path, jsonl: Path, n_articles: int, log: Callable[[str], None] = print) -> dict:
+def cached_embedder(model: str, batch_size: int, cache_store: Path | None):
+    """citebot's Embedder, answering texts already embedded in ``cache_store`` (same model)
+    from that store's chunks table instead of re-encoding them; only misses hit the model.
+    Used to build the held-out store: its unchanged chunks are the wiki-store's."""
+    import sqlite3
+
+    import numpy as np
+
+    from index import Embedder
+
+    class CachedEmbedder(Embedder):
+        def __init__(self) -> None:
+            super().__init__(model, batch_size)
+            self.cache: dict[str, np.ndarray] = {}
+            self.hits = self.misses = 0
+            if cache_store is not None and (cache_store / "catalogue.sqlite3").exists():
+                db = sqlite3.connect(cache_store / "catalogue.sqlite3")
+                for text, vec in db.execute("SELECT text, vector FROM chunks"):
+                    self.cache[text] = np.frombuffer(vec, dtype=np.float32)
+                db.close()
+
+        def encode(self, texts, progress: bool = False):
+            texts = list(texts)
+            out = np.zeros((len(texts), self.dim), dtype=np.float32)
+            miss = [i for i, t in enumerate(texts) if t not in self.cache]
+            if miss:
+                out[miss] = super().encode([texts[i] for i in miss], progress)
+            for i, t in enumerate(texts):
+                if t in self.cache:
+                    out[i] = self.cache[t]
+            self.hits += len(texts) - len(miss)
+            self.misses += len(miss)
+            return out
+
+    return CachedEmbedder()
+
+
+def ensure_store(data_dir: Path, jsonl: Path, n_articles: int, log: Callable[[str], None] = print,
+                 cache_store: Path | None = None) -> dict:
     """Ingest ``jsonl`` into ``data_dir`` (quotes off) unless a finished store is there.
 
     A ``bench-built.json`` marker (written last) says the store is complete; returns it.
+    ``cache_store``: reuse that store's chunk vectors for identical chunk texts.
     """
     marker = data_dir / "bench-built.json"
     if marker.exists():
@@ -338,7 +377,8 @@ def ensure_store(data_dir: Path, jsonl: Path, n_articles: int, log: Callable[[st
     settings = Settings(data_dir=data_dir, quotes=False)
     log(f"building {data_dir} from {jsonl.name} ({n_articles:,} articles; quotes off) …")
     t0 = time.perf_counter()
-    embedder = Embedder(settings.model, settings.batch_size)
+    embedder = (cached_embedder(settings.model, settings.batch_size, cache_store) if cache_store
+                else Embedder(settings.model, settings.batch_size))
     store = Store.open(settings)
     report = ingest(store, embedder, [jsonl], extractor=None)
     stats = store.stats()
@@ -351,6 +391,8 @@ def ensure_store(data_dir: Path, jsonl: Path, n_articles: int, log: Callable[[st
         "seconds": time.perf_counter() - t0,
         "skipped": len(report.skipped),
         "built": time.strftime("%Y-%m-%d %H:%M:%S"),
+        "embedding_cache_hits": getattr(embedder, "hits", None),
+        "embedded": getattr(embedder, "misses", None),
     }
     if stats.articles != n_articles:
         raise RuntimeError(f"{data_dir}: expected {n_articles} articles, stored {stats.articles}")

@@ -149,7 +149,9 @@ def load_gold(articles: dict[str, str]) -> tuple[list[str], dict[str, list[Span]
             gold[aid].append(Span(a, b, row.get("speaker"), row["quote"]))
     missing = [a for a in covered if a not in articles]
     for a in missing:
-        warnings.append(f"covered article {a} not found in {', '.join(p.name for p in ARTICLE_FILES)} or seeds/")
+        warnings.append(
+            f"covered article {a} not found in {', '.join(p.name for p in ARTICLE_FILES)} or seeds/"
+        )
     return [a for a in covered if a in articles], gold, warnings
 
 
@@ -162,7 +164,9 @@ def speaker_matches(gold: str | None, pred: str | None) -> bool:
     return bool(key) and key[-1] in _name_key(pred, strip_titles=False)
 
 
-def score_article(aid: str, text: str, preds: list[Span], golds: list[Span], sc: Score, errors: bool) -> None:
+def score_article(
+    aid: str, text: str, preds: list[Span], golds: list[Span], sc: Score, errors: bool
+) -> None:
     sc.predicted += len(preds)
     sc.gold += len(golds)
     pairs = []
@@ -185,19 +189,21 @@ def score_article(aid: str, text: str, preds: list[Span], golds: list[Span], sc:
         if speaker_matches(g.speaker, p.speaker):
             sc.speaker_ok += 1
         elif errors:
-            sc.errors.append(f"{aid}: speaker {p.speaker!r} != gold {g.speaker!r} for {text[g.start:g.end][:60]!r}")
+            sc.errors.append(
+                f"{aid}: speaker {p.speaker!r} != gold {g.speaker!r} for {text[g.start : g.end][:60]!r}"
+            )
     if errors:
         for gi, g in enumerate(golds):
             if gi not in used_g:
                 sc.errors.append(f"{aid}: missed {g.text[:70]!r} ({g.speaker})")
         for pi, p in enumerate(preds):
             if pi not in used_p:
-                sc.errors.append(f"{aid}: spurious {text[p.start:p.end][:70]!r} ({p.speaker})")
+                sc.errors.append(f"{aid}: spurious {text[p.start : p.end][:70]!r} ({p.speaker})")
 
 
 def ours(extractor: QuoteExtractor, doc, text: str) -> list[Span]:
     out = []
-    for q in extractor.extract_from_doc(doc):
+    for q in extractor.extract_from_doc(doc, text):
         a, b = trim(text, q.start, q.end)
         if b > a:
             out.append(Span(a, b, q.canonical_speaker or q.speaker))
@@ -224,7 +230,7 @@ def run(model: str, errors: bool) -> dict:
     articles = load_articles()
     covered, gold, warnings = load_gold(articles)
     extractor = QuoteExtractor(model)
-    extractor.nlp  # load before timing
+    _ = extractor.nlp  # load before timing
     ours_sc, tx_sc = Score(), Score()
     parse_s = 0.0
     for aid in covered:
@@ -254,17 +260,25 @@ def run(model: str, errors: bool) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--model", default=DEFAULT_SPACY_MODEL, help="spaCy pipeline (default: %(default)s)")
+    ap.add_argument(
+        "--model", default=DEFAULT_SPACY_MODEL, help="spaCy pipeline (default: %(default)s)"
+    )
     ap.add_argument("--json", action="store_true", help="print one JSON object instead of Markdown")
-    ap.add_argument("--errors", action="store_true", help="list missed, spurious and wrongly attributed quotes")
+    ap.add_argument(
+        "--errors", action="store_true", help="list missed, spurious and wrongly attributed quotes"
+    )
     args = ap.parse_args(argv)
     for path in (GOLD, COVERED):
         if not path.exists():
-            print(f"missing {path.relative_to(ROOT)}: the gold set is not there yet", file=sys.stderr)
+            print(
+                f"missing {path.relative_to(ROOT)}: the gold set is not there yet", file=sys.stderr
+            )
             return 2
     res = run(args.model, args.errors)
     command = ".venv/bin/python bench/quotes_eval.py" + (
-        " " + " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:])) if (argv or sys.argv[1:]) else ""
+        " " + " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:]))
+        if (argv or sys.argv[1:])
+        else ""
     )
     if args.json:
         out = {k: (v.as_dict() if isinstance(v, Score) else v) for k, v in res.items()}
@@ -275,15 +289,19 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     for w in res["warnings"]:
         print(f"warning: {w}", file=sys.stderr)
-    print(f"Quote extraction on {res['articles']} covered articles, {res['gold_quotes']} gold quotes "
-          f"(spaCy `{res['model']}`, parse {res['parse_seconds']:.1f}s shared)\n")
+    print(
+        f"Quote extraction on {res['articles']} covered articles, {res['gold_quotes']} gold quotes "
+        f"(spaCy `{res['model']}`, parse {res['parse_seconds']:.1f}s shared)\n"
+    )
     print("| system | predicted | matched | precision | recall | F1 | speaker acc. | extract s |")
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for name in ("ours", "textacy"):
         s: Score = res[name]
         label = "citebot (index.quotes)" if name == "ours" else "textacy direct_quotations"
-        print(f"| {label} | {s.predicted} | {s.matched} | {s.precision:.3f} | {s.recall:.3f} | {s.f1:.3f} "
-              f"| {s.speaker_accuracy:.3f} ({s.speaker_ok}/{s.matched}) | {s.seconds:.2f} |")
+        print(
+            f"| {label} | {s.predicted} | {s.matched} | {s.precision:.3f} | {s.recall:.3f} | {s.f1:.3f} "
+            f"| {s.speaker_accuracy:.3f} ({s.speaker_ok}/{s.matched}) | {s.seconds:.2f} |"
+        )
     print(f"\nCommand: `{command}`")
     if args.errors:
         for name in ("ours", "textacy"):

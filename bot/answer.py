@@ -35,7 +35,7 @@ from typing import Literal
 import numpy as np
 
 from index.chunking import split_sentences
-from index.embedding import Embedder
+from index.embedding import Embedder, load_embedder
 from index.errors import InputError
 from index.ingest import IngestReport, ingest
 from index.quotes import QuoteExtractor, match_speakers
@@ -54,6 +54,24 @@ _MAX_QUESTION_CHARS = 1000
 _MAX_QUOTE_CHARS = 600
 _SENTENCE_CACHE = 4096  # passages whose sentence vectors are kept
 _SEARCH_K = 8
+#: Score lost for each content word of the question that the passage lacks: an answer
+#: should mention what was asked ("How much does X earn?" needs "earn" or a form of it).
+_MISSING_TERM_PENALTY = 0.1
+_MAX_MISSING_PENALTY = 0.3
+#: For "who said …" answered from reported speech: sentences that attribute something.
+_REPORTING = re.compile(
+    r"\b(?:said|says|told|tells|described|according to|added|warned|claimed|stated|called|insisted)\b", re.IGNORECASE
+)
+_REPORTING_BONUS = 0.1
+#: Answer sentences kept: those within this much of the best one.
+_ANSWER_WINDOW = 0.1
+#: Question words that say nothing about the answer's content.
+_GENERIC_TERMS = frozenset(
+    """how what who where when which why whose happen happened happens happening name named names
+    many much people number thing things kind type make made get got go goes went use used new
+    according report reported reports call called current currently like also way mean means
+    know known think thought""".split()
+)
 
 _CUE = (
     r"said|says|say|stated|states|told|tells|claimed|claims|warned|warns|added|argued|argues|insisted|"
@@ -272,7 +290,7 @@ class Engine:
     def __init__(self, settings: BotSettings, *, store: Store | None = None, embedder: Embedder | None = None) -> None:
         self.settings = settings
         self.store = store or Store.open(settings.index)
-        self.embedder = embedder or Embedder(settings.index.model, settings.index.batch_size)
+        self.embedder = embedder or load_embedder(settings.index.model, settings.index.batch_size)
         self.searcher = Searcher(self.store, self.embedder)
         self._extractor: QuoteExtractor | None = None
         self._ingest_lock = threading.Lock()
@@ -432,7 +450,7 @@ class Engine:
             if topic:
                 scored.sort(key=lambda x: -x[0])
                 best = scored[0][0]
-                keep = [(s, x) for s, x in scored if s >= max(self.settings.min_quote_score - 0.2, best - 0.15)]
+                keep = [(s, x) for s, x in scored if s >= max(self.settings.min_topic_score, best - 0.15)]
             else:
                 keep = scored
             keep = keep[: self.settings.max_answer_sentences]
@@ -450,8 +468,11 @@ class Engine:
         answer = self._general(
             ParsedQuestion("person_said", q.text, focus, q.person, q.topic), kind="person_said", must=q.person
         )
-        if not answer.found and not speakers:
-            line = AnswerLine(f"The articles don't quote {q.person}" + (f" on {q.topic}." if q.topic else "."))
+        if not answer.found:
+            line = AnswerLine(
+                f"The articles don't quote {q.person}" + (f" on {q.topic}." if q.topic else ".")
+                + (" The closest passages are listed below." if answer.citations else "")
+            )
             return Answer(q.text, "person_said", False, (line,), answer.citations)
         return answer
 
@@ -473,13 +494,18 @@ class Engine:
         if must:
             names = list(dict.fromkeys([*names, must]))
         folded = [_fold(n) for n in names]
+        must_key = _fold(must.split()[-1]) if must else None
         surname = [_fold(n.split()[-1]) for n in names]
         terms = set(lexical_terms(q.focus))
+        salient = [t for t in lexical_terms(q.text) if t not in _GENERIC_TERMS and t not in lexical_terms(" ".join(names))]
         sentences: list[_Sentence] = []
         seen: set[tuple[str, int]] = set()
         for rank, hit in enumerate(hits[: self.settings.answer_passages]):
             sents, vecs = self._sentences(hit)
             sims = vecs @ qvec if len(sents) else np.zeros(0)
+            missing = _missing(salient, hit.text)
+            penalty = min(_MAX_MISSING_PENALTY, _MISSING_TERM_PENALTY * missing)
+            title = _fold(hit.title)
             for s, sim in zip(sents, sims, strict=True):
                 key = (hit.article_id, s.start)
                 if key in seen:
@@ -490,15 +516,19 @@ class Engine:
                     sum(1 for f, last in zip(folded, surname, strict=True) if f in text or last in text) / len(names)
                     if names else 0.0
                 )
-                score = float(sim) + 0.08 * _overlap(terms, s.text) + 0.12 * name_frac - 0.01 * rank
-                if must and name_frac == 0:
-                    score -= 0.2
+                if must_key and must_key not in text:
+                    continue  # "what did X say": only sentences that mention X
+                score = float(sim) + 0.08 * _overlap(terms, s.text) + 0.12 * name_frac - 0.01 * rank - penalty
+                if title and title in text and len(text) < len(title) + 60:
+                    continue  # the headline again (share boxes, "more from"): not an answer
+                if kind == "who_said" and _REPORTING.search(s.text):
+                    score += _REPORTING_BONUS
                 sentences.append(_Sentence(s.chunk, s.start, s.end, s.text, score))
         sentences.sort(key=lambda s: -s.score)
         if not sentences or sentences[0].score < self.settings.min_answer_score:
             return _not_found(q, kind, hits, "The articles don't say.")
         best = sentences[0].score
-        chosen = [s for s in sentences if s.score >= best - 0.06][: self.settings.max_answer_sentences]
+        chosen = [s for s in sentences if s.score >= best - _ANSWER_WINDOW][: self.settings.max_answer_sentences]
         cites = _Citations()
         lines = []
         for s in chosen:
@@ -575,6 +605,12 @@ def _not_found(q: ParsedQuestion, kind: QuestionKind, hits: Sequence[Hit], messa
 def _speaker_phrase(quote: QuoteRecord) -> str:
     name = quote.canonical_speaker or quote.speaker or "An unnamed speaker"
     return f"{name}, {quote.role}," if quote.role else name
+
+
+def _missing(terms: Sequence[str], text: str) -> int:
+    """How many terms have no word in ``text`` sharing their first five letters."""
+    stems = {w[:5] for w in lexical_terms(text)}
+    return sum(1 for t in terms if t[:5] not in stems)
 
 
 def _overlap(terms: set[str], text: str) -> float:

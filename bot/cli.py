@@ -228,14 +228,14 @@ def cmd_quotes(args: argparse.Namespace) -> int:
 
 
 def cmd_rebuild(args: argparse.Namespace) -> int:
-    from index.embedding import Embedder
+    from index.embedding import load_embedder
     from index.ingest import reembed
     from index.quotes import QuoteExtractor
 
     settings = _settings(args)
     if args.reembed:
         store = Store.open(settings.index, allow_model_mismatch=True)
-        embedder = Embedder(settings.index.model, settings.index.batch_size)
+        embedder = load_embedder(settings.index.model, settings.index.batch_size)
         extractor = QuoteExtractor(settings.index.spacy_model) if settings.index.quotes else None
         store, report = reembed(store, embedder, extractor=extractor, progress=_progress(args))
         with store:

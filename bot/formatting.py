@@ -78,6 +78,7 @@ _QUOTE_LIST_CHARS = 280
 _TITLE_CHARS = 120
 _BUTTON_LABEL_CHARS = 48
 _BUTTONS_PER_ROW = 4
+_QUOTE_MARKS = "“”\"' ,"
 
 _TAG = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9-]*)([^<>]*)>")
 _ATOM = re.compile(r"<[^<>]*>|&(?:#\d+|#x[0-9a-fA-F]+|[a-zA-Z]+);|[\s\S]", re.DOTALL)
@@ -247,15 +248,15 @@ def speaker_key(name: str) -> str:
 
 
 def passage_data(chunk_id: int, spans: Iterable[tuple[int, int]] = ()) -> str:
-    """``p:<chunk_id>:<s>-<e>,…`` with as many spans as fit in 64 bytes."""
-    data = f"p:{int(chunk_id)}:"
-    first = True
+    """``p:<chunk_id>[:<s>-<e>,…]`` with as many spans as fit in 64 bytes."""
+    data = f"p:{int(chunk_id)}"
+    sep = ":"
     for start, end in spans:
-        piece = ("" if first else ",") + f"{max(0, int(start))}-{max(0, int(end))}"
+        piece = f"{sep}{max(0, int(start))}-{max(0, int(end))}"
         if len((data + piece).encode()) > MAX_CALLBACK_DATA:
             break
         data += piece
-        first = False
+        sep = ","
     return data
 
 
@@ -445,10 +446,14 @@ def render_quotes_page(
     count = f"{len(quotes)} quote" + ("s" if len(quotes) != 1 else "")
     lines = [f"💬 {who} — {count}" + (f" (page {page + 1}/{pages})" if pages > 1 else ""), ""]
     buttons = []
+    previous = None
     for k, q in enumerate(shown):
         n = page * per_page + k + 1
-        lines.append(f"{n}. “{escape(_clip(q.text, _QUOTE_LIST_CHARS))}”")
-        lines.append(f"    <i>{link(_clip(q.title, 80), q.url)}</i>")
+        if q.article_id != previous:  # the article once, above its quotes
+            lines.append(f"📰 <i>{link(_clip(q.title, _TITLE_CHARS), q.url)}</i>")
+            previous = q.article_id
+        text = _clip(q.text, _QUOTE_LIST_CHARS).strip(_QUOTE_MARKS)
+        lines.append(f"{n}. “{escape(text)}”")
         ref = refs[k] if k < len(refs) else None
         if ref is not None:
             buttons.append(_button(f"📄 {n}", passage_data(ref.chunk_id, ref.spans)))
@@ -544,7 +549,7 @@ def render_stats(stats: Any, bot_stats: dict[str, float] | None = None) -> Reply
         "📊 <b>Index</b>",
         f"Articles: {stats.articles}",
         f"Passages: {stats.chunks}",
-        f"Quotes: {stats.quotes} by {stats.speakers} speakers",
+        f"Quotes: {stats.quotes} by {stats.speakers} speaker{'s' if stats.speakers != 1 else ''}",
         f"Model: <code>{escape(stats.model or '-')}</code> ({stats.dim or '-'} dims)",
         f"Vector index: {escape(stats.index_type)}, {stats.index_vectors} vectors",
         f"On disk: {mb:.1f} MB",

@@ -30,6 +30,8 @@ DEFAULT_SEEDS_DIR = Path("seeds")
 DEFAULT_MIN_ANSWER_SCORE = 0.42
 #: Lowest quote relevance for "who said …" to name a speaker.
 DEFAULT_MIN_QUOTE_SCORE = 0.45
+#: Lowest relevance of a person's quote to the asked topic ("… say about <topic>").
+DEFAULT_MIN_TOPIC_SCORE = 0.3
 #: Passages whose sentences are read for an answer.
 DEFAULT_ANSWER_PASSAGES = 4
 #: Sentences at most in an answer.
@@ -57,6 +59,7 @@ class BotSettings:
         seeds_dir: Folder indexed on first run when the store is empty.
         min_answer_score: See ``DEFAULT_MIN_ANSWER_SCORE``.
         min_quote_score: See ``DEFAULT_MIN_QUOTE_SCORE``.
+        min_topic_score: See ``DEFAULT_MIN_TOPIC_SCORE``.
         answer_passages: See ``DEFAULT_ANSWER_PASSAGES``.
         max_answer_sentences: See ``DEFAULT_MAX_ANSWER_SENTENCES``.
         llm_url: Optional OpenAI-compatible endpoint that rewrites answers (off when empty).
@@ -78,6 +81,7 @@ class BotSettings:
     seeds_dir: Path = DEFAULT_SEEDS_DIR
     min_answer_score: float = DEFAULT_MIN_ANSWER_SCORE
     min_quote_score: float = DEFAULT_MIN_QUOTE_SCORE
+    min_topic_score: float = DEFAULT_MIN_TOPIC_SCORE
     answer_passages: int = DEFAULT_ANSWER_PASSAGES
     max_answer_sentences: int = DEFAULT_MAX_ANSWER_SENTENCES
     llm_url: str | None = None

@@ -13,6 +13,7 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 from collections.abc import Sequence
@@ -23,7 +24,7 @@ import numpy as np
 from .errors import ConfigError
 from .settings import DEFAULT_BATCH_SIZE, DEFAULT_MODEL
 
-__all__ = ["Embedder", "resolve_model_path"]
+__all__ = ["Embedder", "load_embedder", "resolve_model_path"]
 
 log = logging.getLogger(__name__)
 
@@ -122,3 +123,9 @@ class Embedder:
         """Character offsets of the model tokens of ``text``."""
         enc = self._tokenizer(text, add_special_tokens=False, truncation=False, return_offsets_mapping=True)
         return [tuple(o) for o in enc["offset_mapping"]]
+
+
+@functools.lru_cache(maxsize=4)
+def load_embedder(model: str = DEFAULT_MODEL, batch_size: int = DEFAULT_BATCH_SIZE) -> Embedder:
+    """An :class:`Embedder`, loaded once per process for each (model, batch size)."""
+    return Embedder(model, batch_size)

@@ -90,7 +90,7 @@ def _prepare_batch(
         chunk_text(a.id, a.text, embedder.count_tokens, embedder.token_spans, max_tokens, overlap)
         for a in articles
     ]
-    quoted = [extractor.extract(a.text) if extractor is not None else [] for a in articles]
+    quoted = list(extractor.extract_many(a.text for a in articles)) if extractor is not None else [[] for _ in articles]
     # one encode call for all passages and quotes of the batch keeps batches full
     texts = [c.text for chunks in chunked for c in chunks] + [q.text for qs in quoted for q in qs]
     vectors = embedder.encode(texts)

@@ -22,9 +22,9 @@ LEE = ROOT / "bench" / "data" / "lee.jsonl"
 @pytest.fixture(scope="session")
 def embedder():
     """The real all-MiniLM-L6-v2 model, loaded once."""
-    from index.embedding import Embedder
+    from index.embedding import load_embedder
 
-    return Embedder()
+    return load_embedder()
 
 
 @pytest.fixture(scope="session")

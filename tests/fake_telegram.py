@@ -92,7 +92,7 @@ class _Checker(HTMLParser):
         if tag not in ALLOWED_TAGS:
             self.error = self.error or f"Unsupported start tag \"{tag}\""
             return
-        for name, value in attrs:
+        for name, _value in attrs:
             if name not in ALLOWED_TAGS[tag]:
                 self.error = self.error or f"Unsupported attribute \"{name}\" of tag \"{tag}\""
         if tag == "a" and not dict(attrs).get("href"):
@@ -167,6 +167,7 @@ class FakeTelegram:
         self._runner: web.AppRunner | None = None
         self.pushed = 0
         self.last_offset = 0
+        self._listeners: list[Any] = []
 
     # -- lifecycle ------------------------------------------------------------------
     async def start(self) -> str:
@@ -251,6 +252,10 @@ class FakeTelegram:
         data = body.encode("utf-8") if isinstance(body, str) else body
         self._pages[path.lstrip("/")] = (data, content_type)
         return f"{self.url}/{path.lstrip('/')}"
+
+    def subscribe(self, listener: Any) -> None:
+        """Call ``listener(call)`` for every finished call (cheaper than many ``wait_for``)."""
+        self._listeners.append(listener)
 
     def mark(self) -> int:
         """Position in :attr:`calls`, for ``since=``."""
@@ -390,6 +395,8 @@ class FakeTelegram:
 
     def _called(self, call: Call) -> None:
         self.calls.append(call)
+        for listener in self._listeners:
+            listener(call)
         self._call_event.set()
         self._call_event = asyncio.Event()
 

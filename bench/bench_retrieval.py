@@ -1,0 +1,316 @@
+"""Retrieval quality: held-out-sentence task on Wikipedia, and (``--news``) labelled
+questions over the news corpus.
+
+**Wikipedia (always).** For every summary with ≥ 3 sentences
+(``index.chunking.split_sentences``) the LAST sentence is held out as a query and the
+summary is indexed WITHOUT it; summaries with fewer sentences are indexed whole (they are
+distractors, never queries). All 10,033 go into ``bench/out/wiki-heldout-store`` (built
+once with ``index.ingest.ingest``, quotes off; id ``wiki-<position in the file>``).
+``--queries`` queries are a seeded sample. The task is to find the query's source summary.
+
+**News (``--news``).** ``bench/data/questions.jsonl`` (rows ``{"id","kind","question",
+"answers","article_id","support"}``; ``unanswerable`` rows, whose ``article_id`` is null,
+are skipped) over ``bench/data/lee.jsonl`` + ``seeds/``, both ingested into a fresh
+temporary store. A passage is a hit when its text contains the ``support`` string
+(case-insensitive).
+
+Metrics. Each query retrieves the top 50 passages (``Searcher.search_vector``, k=50; the
+query embedding is computed once per query). *Article level*: the passages' article ids,
+de-duplicated in rank order; recall@k = the gold article is among the first k distinct
+articles; MRR = mean of 1/rank of the gold article (0 when absent from the 50 passages).
+*Passage level* (news): rank of the first passage containing the support.
+
+Rows "index: <mode>" are citebot's own ``Searcher`` with this tree's default settings.
+Rows "hybrid, <variant>" are the same ``Searcher`` in hybrid mode with some fusion
+settings changed (``Settings.with_``; ``fusion`` weighted/rrf, ``lexical_weight``,
+``rrf_k``, ``name_boost``), to find better defaults; variants naming settings that this
+tree lacks are skipped. ``names w/o stop words`` also filters the names that
+``index.search.query_names`` extracts (drops "He", "It", "She", … that start a
+sentence), in this process only: a candidate fix, nothing in ``index/`` is edited.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import bench_common as bc  # noqa: E402
+
+N_PASSAGES = 50
+HELDOUT_STORE = bc.OUT / "wiki-heldout-store"
+NEWS_CORPUS = [bc.ROOT / "bench" / "data" / "lee.jsonl", bc.ROOT / "seeds"]
+QUESTIONS = bc.ROOT / "bench" / "data" / "questions.jsonl"
+
+
+# -- fusion variants: the index's own Searcher under other settings ----------------------
+#: name → (Settings overrides, patch). Overrides naming a field Settings does not have are
+#: skipped (the knowledge layer is being tuned in parallel; the header lists what ran).
+VARIANTS: dict[str, tuple[dict, str | None]] = {
+    "weighted lw=0.1": ({"fusion": "weighted", "lexical_weight": 0.1}, None),
+    "weighted lw=0.2": ({"fusion": "weighted", "lexical_weight": 0.2}, None),
+    "weighted lw=0.3": ({"fusion": "weighted", "lexical_weight": 0.3}, None),
+    "weighted lw=0.5": ({"fusion": "weighted", "lexical_weight": 0.5}, None),
+    "weighted lw=0.3 boost=0": ({"fusion": "weighted", "lexical_weight": 0.3, "name_boost": 0.0}, None),
+    "weighted lw=0.3 names w/o stop words": ({"fusion": "weighted", "lexical_weight": 0.3}, "names-no-stopwords"),
+    "rrf k=60": ({"fusion": "rrf", "rrf_k": 60}, None),
+    "rrf k=60 boost=0": ({"fusion": "rrf", "rrf_k": 60, "name_boost": 0.0}, None),
+    "rrf k=20": ({"fusion": "rrf", "rrf_k": 20}, None),
+}
+
+
+class patched_names:
+    """Context manager: ``index.search.query_names`` without names that are stop words
+    ("He", "It", "She", "In", … at the start of a sentence), which the name boost would
+    otherwise match as substrings of almost every passage ("he" in "the")."""
+
+    def __init__(self, patch: str | None) -> None:
+        self.patch = patch
+
+    def __enter__(self):
+        if self.patch != "names-no-stopwords":
+            return self
+        import index.search as search_mod
+        from index.store import _STOPWORDS
+
+        self.mod, self.orig = search_mod, search_mod.query_names
+        orig = self.orig
+
+        def query_names(query: str) -> list[str]:
+            return [n for n in orig(query) if n.lower().strip("’'") not in _STOPWORDS]
+
+        search_mod.query_names = query_names
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.patch == "names-no-stopwords":
+            self.mod.query_names = self.orig
+
+
+def active_variants(settings) -> dict[str, tuple[object, str | None]]:
+    """Variants whose overrides all exist in Settings, as (settings, patch)."""
+    from dataclasses import fields
+
+    names = {f.name for f in fields(settings)}
+    out = {}
+    for v, (over, patch) in VARIANTS.items():
+        if all(k in names for k in over):
+            out[v] = (settings.with_(**over), patch)
+    return out
+
+
+def spurious_names(queries: list[str]) -> float:
+    """Share of queries whose extracted names include a stop word (e.g. "He", "It")."""
+    from index.search import query_names
+    from index.store import _STOPWORDS
+
+    bad = sum(1 for q in queries if any(n.lower().strip("’'") in _STOPWORDS for n in query_names(q)))
+    return bad / max(len(queries), 1)
+
+
+# -- metrics ------------------------------------------------------------------------------
+def article_rank(article_ids: list[str], gold: str) -> int | None:
+    seen: list[str] = []
+    for a in article_ids:
+        if a not in seen:
+            seen.append(a)
+            if a == gold:
+                return len(seen)
+    return None
+
+
+def passage_rank(texts: list[str], support: str) -> int | None:
+    s = support.casefold()
+    for i, t in enumerate(texts, 1):
+        if s in t.casefold():
+            return i
+    return None
+
+
+def summarize(ranks: list[int | None]) -> dict:
+    n = len(ranks)
+    return {
+        "n": n,
+        "r@1": sum(1 for r in ranks if r is not None and r <= 1) / n,
+        "r@5": sum(1 for r in ranks if r is not None and r <= 5) / n,
+        "r@10": sum(1 for r in ranks if r is not None and r <= 10) / n,
+        "mrr": sum(1.0 / r for r in ranks if r is not None) / n,
+    }
+
+
+def evaluate(store, searcher, embedder, items: list[dict], variants: bool, passage: bool) -> dict:
+    """items: {"query", "gold", "support"?}. Returns ranks per retriever and level."""
+    from index import Searcher
+
+    qvecs = embedder.encode([it["query"] for it in items])
+    runs: list[tuple[str, str, Searcher, str | None]] = [
+        (f"index: {m}", m, searcher, None) for m in ("dense", "lexical", "hybrid")
+    ]
+    if variants:
+        for v, (settings, patch) in active_variants(store.settings).items():
+            s = Searcher(store, embedder)
+            s.settings = settings
+            runs.append((f"hybrid, {v}", "hybrid", s, patch))
+    ranks = {r[0]: {"article": [], "passage": []} for r in runs}
+    timing = {r[0]: 0.0 for r in runs}
+    for name, mode, s, patch in runs:
+        with patched_names(patch):
+            for it, qv in zip(items, qvecs, strict=True):
+                t = time.perf_counter()
+                hits = s.search_vector(it["query"], qv, N_PASSAGES, mode)
+                timing[name] += time.perf_counter() - t
+                r = ranks[name]
+                r["article"].append(article_rank([h.article_id for h in hits], it["gold"]))
+                if passage:
+                    r["passage"].append(passage_rank([h.text for h in hits], it["support"]))
+    return {"ranks": ranks, "timing": timing}
+
+
+def table(res: dict, level: str) -> tuple[list, dict]:
+    rows, out = [], {}
+    for name, r in res["ranks"].items():
+        if not r[level]:
+            continue
+        s = summarize(r[level])
+        out[name] = s
+        rows.append([name, s["n"], s["r@1"], s["r@5"], s["r@10"], s["mrr"]])
+    return rows, out
+
+
+# -- tasks --------------------------------------------------------------------------------
+def wiki_task(args, embedder) -> tuple[str, dict]:
+    from index import Searcher, Settings, Store
+
+    wiki = bc.heldout_split(bc.load_wiki())
+    jsonl = bc.write_jsonl(bc.OUT / "wiki_heldout.jsonl", wiki, text_key="rest")
+    # chunks identical to the full-summary store's (short summaries, leading chunks) reuse its vectors
+    cache = bc.WIKI_STORE if (bc.WIKI_STORE / "bench-built.json").exists() else None
+    info = bc.ensure_store(HELDOUT_STORE, jsonl, len(wiki), bc.eprint, cache_store=cache)
+    pool = [w for w in wiki if w["query"]]
+    chosen = bc.sample(pool, args.queries, args.seed)
+    items = [{"query": w["query"], "gold": w["id"]} for w in chosen]
+    store = Store.open(Settings(data_dir=HELDOUT_STORE))
+    searcher = Searcher(store, embedder)
+    t0 = time.perf_counter()
+    res = evaluate(store, searcher, embedder, items, variants=not args.no_variants, passage=False)
+    secs = time.perf_counter() - t0
+    stats = store.stats()
+    store.close()
+    rows, summ = table(res, "article")
+    lines = [
+        f"#### Wikipedia held-out last sentence ({len(items)} queries, article level)\n",
+        f"- index: {stats.articles:,} summaries minus their last sentence (those with ≥ 3 sentences; "
+        f"{len(wiki) - len(pool):,} shorter ones whole, as distractors) → {stats.chunks:,} chunks, {stats.index_type}; "
+        f"store built in {info['seconds']:.0f}s"
+        + (f" ({info['embedding_cache_hits']:,} chunk vectors reused from wiki-store)" if info.get("embedding_cache_hits") else ""),
+        f"- queries: seeded sample (seed {args.seed}) of {len(pool):,} last sentences; top {N_PASSAGES} passages per query; "
+        f"evaluation took {secs:.0f}s",
+    ]
+    lines.append(f"- {100 * spurious_names([it['query'] for it in items]):.1f}% of the queries yield a stop word "
+                 f"as a \"name\" (`index.search.query_names`: sentence-initial He/It/She/This…)")
+    lines.append("")
+    lines.append(bc.md_table(["retriever", "queries", "recall@1", "recall@5", "recall@10", "MRR"], rows, digits=3))
+    return "\n".join(lines), {"summary": summ, "store": info, "ranks": res["ranks"]}
+
+
+def news_task(args, embedder) -> tuple[str, dict]:
+    from index import Searcher, Settings, Store, ingest
+
+    questions = [json.loads(line) for line in QUESTIONS.read_text(encoding="utf-8").splitlines() if line.strip()]
+    answerable = [q for q in questions if q.get("article_id")]
+    items = [{"query": q["question"], "gold": q["article_id"], "support": q["support"], "kind": q["kind"], "id": q["id"]}
+             for q in answerable]
+    tmp = Path(tempfile.mkdtemp(prefix="news-store-", dir=bc.OUT))
+    try:
+        settings = Settings(data_dir=tmp, quotes=False)
+        store = Store.open(settings)
+        report = ingest(store, embedder, NEWS_CORPUS, extractor=None)
+        searcher = Searcher(store, embedder)
+        # is each support inside some chunk at all? (else passage level cannot reach 1)
+        import sqlite3
+
+        db = sqlite3.connect(tmp / "catalogue.sqlite3")
+        all_chunks = db.execute("SELECT text FROM chunks").fetchall()
+        db.close()
+        reachable = sum(1 for it in items if any(it["support"].casefold() in r[0].casefold() for r in all_chunks))
+        res = evaluate(store, searcher, embedder, items, variants=not args.no_variants, passage=True)
+        stats = store.stats()
+        store.close()
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    a_rows, a_sum = table(res, "article")
+    p_rows, p_sum = table(res, "passage")
+    kinds = sorted({it["kind"] for it in items})
+    kind_rows = []
+    for name in ("index: dense", "index: lexical", "index: hybrid"):
+        for kind in kinds:
+            idx = [i for i, it in enumerate(items) if it["kind"] == kind]
+            pa = summarize([res["ranks"][name]["article"][i] for i in idx])
+            pp = summarize([res["ranks"][name]["passage"][i] for i in idx])
+            kind_rows.append([name, kind, len(idx), pa["r@1"], pa["r@5"], pp["r@1"], pp["r@5"], pp["mrr"]])
+    lines = [
+        f"#### News questions ({len(items)} answerable of {len(questions)}; {len(questions) - len(items)} unanswerable skipped)\n",
+        f"- corpus: `bench/data/lee.jsonl` + `seeds/` → {stats.articles} articles, {stats.chunks} chunks "
+        f"({len(report.skipped)} inputs skipped)",
+        f"- supports contained in some chunk: {reachable}/{len(items)} (the passage-level ceiling)",
+        "",
+        "Article level:\n",
+        bc.md_table(["retriever", "questions", "recall@1", "recall@5", "recall@10", "MRR"], a_rows, digits=3),
+        "\nPassage level (a passage containing the support, case-insensitive):\n",
+        bc.md_table(["retriever", "questions", "recall@1", "recall@5", "recall@10", "MRR"], p_rows, digits=3),
+        "\nBy question kind:\n",
+        bc.md_table(["retriever", "kind", "n", "article r@1", "article r@5", "passage r@1", "passage r@5", "passage MRR"],
+                    kind_rows, digits=3),
+    ]
+    misses = [it["id"] for i, it in enumerate(items) if (res["ranks"]["index: hybrid"]["passage"][i] or 99) > 5]
+    lines.append(f"\nhybrid passage-level misses at 5: {', '.join(misses) or 'none'}")
+    return "\n".join(lines), {"article": a_sum, "passage": p_sum, "reachable": reachable, "ranks": res["ranks"],
+                              "items": [it["id"] for it in items]}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--queries", type=int, default=1000, help="held-out-sentence queries (seeded sample; default 1000)")
+    ap.add_argument("--seed", type=int, default=0, help="sample seed (default 0)")
+    ap.add_argument("--news", action="store_true", help="also run the news-questions task (bench/data/)")
+    ap.add_argument("--news-only", action="store_true", help="run only the news-questions task")
+    ap.add_argument("--no-variants", action="store_true", help="only the index's own three modes (no hybrid variants)")
+    ap.add_argument("--json", metavar="PATH", help="also save the results as JSON")
+    args = ap.parse_args()
+
+    from index import Embedder, Settings
+
+    hw = bc.hardware()
+    s = Settings()
+    embedder = Embedder(s.model, s.batch_size)
+    parts, payload = [], {"hardware": hw}
+    if not args.news_only:
+        text, payload["wiki"] = wiki_task(args, embedder)
+        parts.append(text)
+    if args.news or args.news_only:
+        if not QUESTIONS.exists():
+            sys.exit(f"{QUESTIONS} does not exist yet")
+        text, payload["news"] = news_task(args, embedder)
+        parts.append(text)
+    knobs = {k: getattr(s, k) for k in ("fusion", "lexical_weight", "rrf_k", "name_boost", "candidates",
+                                         "chunk_tokens", "overlap_sentences") if hasattr(s, k)}
+    extra = [
+        "index settings (defaults of this tree): " + ", ".join(f"{k}={v}" for k, v in knobs.items()),
+        "rows `hybrid, …` are the index's own Searcher in hybrid mode with those settings changed "
+        "(`names w/o stop words` also filters `query_names` in this process; index/ is not edited)",
+        "units: recall is a fraction of queries; MRR in [0, 1]",
+    ]
+    head = bc.header_block("bench_retrieval — retrieval quality", hw, "1 (deterministic: seeded sample, exact flat index)", extra)
+    text = head + "\n" + "\n\n".join(parts)
+    print(text)
+    payload["markdown"] = text
+    bc.save_json(args.json, payload)
+
+
+if __name__ == "__main__":
+    main()

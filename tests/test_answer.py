@@ -1,0 +1,117 @@
+"""The answer engine: cited answers, who-said-what, and honest refusals."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.answer import classify
+from index.errors import InputError
+
+from .conftest import SEED_ID
+
+
+def _assert_citations_are_exact(engine, answer):
+    """Every [n] exists, and every cited span is the passage text at its offsets."""
+    numbers = {c.n for c in answer.citations}
+    for line in answer.lines:
+        assert set(line.citations) <= numbers
+    for c in answer.citations:
+        article = engine.store.article_text(c.article_id)
+        assert article[c.start:c.end] == c.passage
+        for start, end in c.highlights:
+            assert c.start <= start < end <= c.end
+
+
+def test_who_said_the_christmas_gift_names_obrien_with_role_and_quote(seed_engine):
+    a = seed_engine.ask("Who said the Christmas gift didn't come?")
+    assert a.kind == "who_said" and a.found
+    assert a.lines[0].text.startswith("Robert O’Brien, White House national security adviser, said:")
+    assert "the Christmas gift didn’t come" in a.answer
+    cited = a.citations[a.lines[0].citations[0] - 1]
+    assert "the Christmas gift didn’t come" in cited.passage
+    start, end = cited.highlights[0]
+    assert seed_engine.store.article_text(SEED_ID)[start:end].startswith("All we know is")
+    _assert_citations_are_exact(seed_engine, a)
+
+
+def test_what_did_obrien_say_about_negotiations_gives_the_stockholm_quote(seed_engine):
+    for question in ("What did O'Brien say about negotiations?", "what did obrien say about the negotiations"):
+        a = seed_engine.ask(question)
+        assert a.kind == "person_said" and a.found
+        assert "continue the negotiations in Stockholm" in a.lines[0].text
+        assert all(q.canonical_speaker == "Robert O’Brien" for q in a.quotes)
+        _assert_citations_are_exact(seed_engine, a)
+
+
+def test_general_question_is_answered_from_the_passage_that_says_it(seed_engine):
+    a = seed_engine.ask("What happened in Stockholm?")
+    assert a.kind == "general" and a.found
+    assert "Stockholm" in a.lines[0].text
+    for line in a.lines:  # each line is copied from the passage it cites
+        for n in line.citations:
+            assert " ".join(line.text.split()) in " ".join(a.citations[n - 1].passage.split())
+    _assert_citations_are_exact(seed_engine, a)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "What did the Reserve Bank decide about interest rates?",
+        "Who won the football final in Madrid?",
+        "What did Angela Merkel say about climate change?",
+    ],
+)
+def test_absent_topics_are_refused_with_closest_passages(seed_engine, question):
+    a = seed_engine.ask(question)
+    assert not a.found
+    assert "don't" in a.answer
+    assert all(not line.citations for line in a.lines)
+
+
+def test_person_never_quoted_is_said_plainly(corpus_engine):
+    a = corpus_engine.ask("What did Vladimir Putin say about Iraq?")
+    assert not a.found and "Putin" in a.answer
+
+
+def test_who_said_on_the_wider_corpus(corpus_engine):
+    a = corpus_engine.ask("Who described the AMP result as solid?")
+    assert a.found and "Batchelor" in a.answer
+    _assert_citations_are_exact(corpus_engine, a)
+
+
+def test_empty_and_overlong_questions_are_input_errors(seed_engine):
+    with pytest.raises(InputError):
+        seed_engine.ask("   ")
+    with pytest.raises(InputError):
+        seed_engine.ask("why " * 400)
+
+
+@pytest.mark.parametrize(
+    ("question", "kind", "person", "topic"),
+    [
+        ("Who said the Christmas gift didn't come?", "who_said", None, None),
+        ("which official warned that the talks could collapse?", "who_said", None, None),
+        ("What did O'Brien say about North Korea?", "person_said", "O'Brien", "North Korea"),
+        ("What did Robert O'Brien tell Axios about Kim?", "person_said", "Robert O'Brien", "Kim"),
+        ("How did Kim Jong Un describe US policies?", "person_said", "Kim Jong Un", "US policies"),
+        ("Batchelor's comments on the result", "person_said", "Batchelor", "the result"),
+        ("What happened in Stockholm?", "general", None, None),
+        ("What did they say?", "general", None, None),
+    ],
+)
+def test_question_kinds(question, kind, person, topic):
+    parsed = classify(question)
+    assert (parsed.kind, parsed.person, parsed.topic) == (kind, person, topic)
+
+
+def test_json_shape(seed_engine):
+    data = seed_engine.ask("Who said the Christmas gift didn't come?").to_json()
+    assert set(data) >= {"kind", "answer", "citations", "quotes", "found"}
+    assert set(data["citations"][0]) >= {"n", "article_id", "title", "url", "chunk_id", "start", "end", "passage", "score"}
+
+
+def test_example_questions_come_from_the_corpus_and_are_answerable(seed_engine):
+    examples = seed_engine.example_questions(2)
+    assert len(examples) == 2
+    for q in examples:
+        assert seed_engine.ask(q).found, q
