@@ -402,6 +402,10 @@ class Engine:
             answer = self._person_said(parsed)
         else:
             answer = self._general(parsed)
+        if self.settings.llm_url and self.settings.llm_model and answer.found:
+            from .llm import rewrite  # optional path; keeps the default import light
+
+            answer = rewrite(answer, self.settings.llm_url, self.settings.llm_model, self.settings.llm_api_key)
         log.info("ask kind=%s found=%s citations=%d", answer.kind, answer.found, len(answer.citations))
         return answer
 
