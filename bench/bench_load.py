@@ -13,13 +13,17 @@ Reported:
 * answers/s over the whole run (first question sent → last answer received);
 * reply latency (question pushed to the fake server → the bot's ``sendMessage`` arrives):
   p50 / p95 / max; and the typing indicator's latency (→ ``sendChatAction``), which
-  shows that the event loop stays responsive while the engine works in threads;
+  measures how quickly the event loop reacts while the engine works in threads;
 * the engine alone, one question at a time in one worker thread (``Engine.ask`` on the
   same questions, called the way the bot calls it): a first pass
   (cold passage caches) and a timed warm pass — the bound the bot's throughput is
   measured against (the load runs warm, after both passes);
 * correctness: every update delivered exactly once by getUpdates, every question
   answered exactly once (no update lost, none answered twice), no failed API call.
+
+The fake server and the simulated users run in the bot's process and event loop, so
+their overhead is counted against the bot: the numbers are a lower bound. The flood
+limit is Telegram's 30 messages/s unless ``--overall-rate`` says otherwise (0: off).
 
 Corpus: ``--corpus lee`` (default: the seed article + the 50 Lee articles) or
 ``--corpus seeds``; the store is built once under ``bench/out/load-store-<corpus>``.
@@ -81,7 +85,7 @@ def load_questions(corpus: str) -> list[str]:
 
 async def run(args: argparse.Namespace) -> dict:
     from bot.settings import BotSettings
-    from bot.telegram import build_application
+    from bot.telegram import FloodLimiter, build_application
 
     engine = open_engine(args.corpus)
     questions = load_questions(args.corpus)
@@ -106,7 +110,8 @@ async def run(args: argparse.Namespace) -> dict:
 
     async with FakeTelegram() as fake:
         settings = BotSettings(index=engine.settings.index, telegram_token=fake.token, api_base_url=fake.base_url)
-        app = build_application(settings, engine)
+        limiter = FloodLimiter(overall_max_rate=args.overall_rate, max_retries=3)
+        app = build_application(settings, engine, rate_limiter=limiter)
         await app.initialize()
         await app.post_init(app)
         await app.start()
@@ -168,6 +173,7 @@ async def run(args: argparse.Namespace) -> dict:
         failed = Counter(c.method for c in fake.calls if c.status != 200)
         result = {
             "users": args.users,
+            "overall_rate_limit": args.overall_rate,
             "questions_per_user": args.per_user,
             "corpus": args.corpus,
             "articles": engine.stats().articles,
@@ -188,6 +194,7 @@ async def run(args: argparse.Namespace) -> dict:
             "chats_missing_answers": sum(1 for c in range(FIRST_CHAT, FIRST_CHAT + args.users) if per_chat[c] < args.per_user),
             "failed_calls": dict(failed),
             "unknown_methods": list(fake.unknown),
+            "aborted_requests": fake.aborted,
         }
     engine.close()
     return result
@@ -203,7 +210,10 @@ def report(result: dict, hw: dict) -> str:
         bc.header_block(
             "Telegram bot under load (fake Bot API server, real PTB + Engine)", hw,
             f"{result['users']} users × {result['questions_per_user']} questions, closed loop",
-            [f"corpus: {result['corpus']} ({result['articles']} article{'s' if result['articles'] != 1 else ''})"],
+            [
+                f"corpus: {result['corpus']} ({result['articles']} article{'s' if result['articles'] != 1 else ''})",
+                "flood limit: " + (f"{bc.fmt(result['overall_rate_limit'])} messages/s (Telegram's)" if result["overall_rate_limit"] else "off"),
+            ],
         ),
         bc.md_table(
             ["answers", "wall s", "answers/s", "reply p50 ms", "reply p95 ms", "reply max ms", "typing p50 ms", "typing p95 ms"],
@@ -232,6 +242,7 @@ def main() -> int:
     p.add_argument("--ramp", type=float, default=1.0, help="users start within this many seconds")
     p.add_argument("--baseline", type=int, default=20, help="questions timed on the engine alone")
     p.add_argument("--timeout", type=float, default=600, help="seconds to wait for one answer")
+    p.add_argument("--overall-rate", type=float, default=30, help="flood limit, messages/s (Telegram: 30; 0: none)")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--json", help="also write the results as JSON here")
     args = p.parse_args()

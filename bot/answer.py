@@ -58,6 +58,23 @@ _SEARCH_K = 8
 #: should mention what was asked ("How much does X earn?" needs "earn" or a form of it).
 _MISSING_TERM_PENALTY = 0.1
 _MAX_MISSING_PENALTY = 0.3
+#: The same, counted in the answer sentence itself.
+_MISSING_IN_SENTENCE_PENALTY = 0.0
+#: Score lost by a sentence that lacks the kind of answer asked for ("how many" → a number).
+_ANSWER_TYPE_PENALTY = 0.15
+_NUMBER_WORDS = (
+    r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|"
+    r"sixty|seventy|eighty|ninety|hundreds?|thousands?|millions?|billions?|dozens?|half|quarter|"
+    r"single|double|twice|several|none)\b"
+)
+_TIME_WORDS = (
+    r"\b(?:1[89]\d\d|20\d\d|january|february|march|april|may|june|july|august|september|october|"
+    r"november|december|jan|feb|mar|apr|jun|jul|aug|sept?|oct|nov|dec|monday|tuesday|wednesday|thursday|"
+    r"friday|saturday|sunday|yesterday|today|tomorrow|tonight|morning|afternoon|evening|night|week|month|"
+    r"year|decade|century|ago|since|until|before|after|soon|later|next|last|earlier|spring|summer|autumn|"
+    r"winter|christmas|easter)\b|\d{1,2}(?::\d\d|\s*[ap]\.?m\.?)"
+)
+_AGE_PATTERN = r"\b\d{1,3}-year-old\b|\baged?\s+\d{1,3}\b|\b\d{1,3}\s+years?\s+old\b|,\s*\d{1,3}\s*,|\(\d{1,3}\)"
 #: For "who said …" answered from reported speech: sentences that attribute something.
 _REPORTING = re.compile(
     r"\b(?:said|says|told|tells|described|according to|added|warned|claimed|stated|called|insisted)\b", re.IGNORECASE
@@ -501,6 +518,7 @@ class Engine:
         must_key = _fold(must.split()[-1]) if must else None
         surname = [_fold(n.split()[-1]) for n in names]
         terms = set(lexical_terms(q.focus))
+        expected = _expected_answer_type(q.text) if kind == "general" else None
         salient = [t for t in lexical_terms(q.text) if t not in _GENERIC_TERMS and t not in lexical_terms(" ".join(names))]
         sentences: list[_Sentence] = []
         seen: set[tuple[str, int]] = set()
@@ -523,6 +541,9 @@ class Engine:
                 if must_key and must_key not in text:
                     continue  # "what did X say": only sentences that mention X
                 score = float(sim) + 0.08 * _overlap(terms, s.text) + 0.12 * name_frac - 0.01 * rank - penalty
+                score -= min(_MAX_MISSING_PENALTY, _MISSING_IN_SENTENCE_PENALTY * _missing(salient, s.text))
+                if expected and not _has_answer_type(expected, s.text, q.text):
+                    score -= _ANSWER_TYPE_PENALTY
                 if title and title in text and len(text) < len(title) + 60:
                     continue  # the headline again (share boxes, "more from"): not an answer
                 if kind == "who_said" and _REPORTING.search(s.text):
@@ -609,6 +630,28 @@ def _not_found(q: ParsedQuestion, kind: QuestionKind, hits: Sequence[Hit], messa
 def _speaker_phrase(quote: QuoteRecord) -> str:
     name = quote.canonical_speaker or quote.speaker or "An unnamed speaker"
     return f"{name}, {quote.role}," if quote.role else name
+
+
+def _expected_answer_type(question: str) -> str | None:
+    """What a direct answer must contain: ``age``, ``number``, ``time`` or nothing known."""
+    q = question.lower()
+    if re.search(r"\bhow old\b|\bwhat age\b", q):
+        return "age"
+    if re.search(r"\bhow (?:many|much|far|long|big|large|high|tall|often)\b|\bwhat (?:percentage|proportion|share|number|amount)\b", q):
+        return "number"
+    if re.search(r"^\s*when\b|\bwhat (?:year|date|day|time|month)\b", q):
+        return "time"
+    return None
+
+
+def _has_answer_type(kind: str, sentence: str, question: str) -> bool:
+    """Whether ``sentence`` holds an answer of ``kind`` that the question itself does not."""
+    text = sentence.lower()
+    if kind == "age":
+        return re.search(_AGE_PATTERN, text) is not None
+    pattern = _NUMBER_WORDS if kind == "number" else _TIME_WORDS
+    asked = {m.group(0) for m in re.finditer(pattern, question.lower())}
+    return any(m.group(0) not in asked for m in re.finditer(pattern, text))
 
 
 def _missing(terms: Sequence[str], text: str) -> int:

@@ -28,6 +28,7 @@ import contextlib
 import hashlib
 import importlib.util
 import logging
+import os
 import re
 import shutil
 import tempfile
@@ -59,6 +60,7 @@ from telegram.ext import (
     Application,
     ApplicationBuilder,
     ApplicationHandlerStop,
+    BaseRateLimiter,
     CallbackQueryHandler,
     CommandHandler,
     ContextTypes,
@@ -79,6 +81,7 @@ __all__ = [
     "run_bot",
     "install_log_redaction",
     "RedactSecrets",
+    "FloodLimiter",
     "BOT_COMMANDS",
     "ADMIN_COMMANDS",
     "DOCUMENT_SUFFIXES",
@@ -105,8 +108,11 @@ MAX_DOWNLOAD_BYTES = 20 * 1024 * 1024
 ARTICLE_MIN_CHARS = 1000
 #: Telegram shows "typing…" for 5 s; renew it while an answer takes longer.
 TYPING_EVERY = 4.5
-#: Updates handled at once (each answer runs in a worker thread).
+#: Updates handled at once.
 CONCURRENT_UPDATES = 32
+#: Questions the engine works on at once (each in a worker thread). More threads than
+#: cores only fight over the GIL with the event loop, which then answers buttons late.
+ENGINE_THREADS = max(2, os.cpu_count() or 2)
 #: Times a send is retried after ``RetryAfter`` (flood control) before giving up.
 MAX_RETRIES = 3
 
@@ -195,6 +201,18 @@ def install_log_redaction(*secrets: str | None) -> None:
     _factory_installed = True
 
 
+# -- flood control ------------------------------------------------------------------------
+class FloodLimiter(AIORateLimiter):
+    """``AIORateLimiter`` (30 messages/s overall, 20/min per group, waits out ``RetryAfter``)
+    that lets "typing…" through: chat actions are not messages, and under load they would
+    otherwise use up half of the message budget."""
+
+    async def process_request(self, callback, args, kwargs, endpoint, data, rate_limit_args):  # noqa: D102
+        if endpoint == "sendChatAction":
+            return await callback(*args, **kwargs)
+        return await super().process_request(callback, args, kwargs, endpoint, data, rate_limit_args)
+
+
 # -- small helpers --------------------------------------------------------------------------
 def _engine(context: ContextTypes.DEFAULT_TYPE) -> Engine:
     return context.bot_data["engine"]
@@ -260,25 +278,33 @@ async def _edit(context: ContextTypes.DEFAULT_TYPE, message: Message, reply: fmt
 
 @contextlib.asynccontextmanager
 async def _typing(bot: Bot, chat_id: int) -> AsyncIterator[None]:
-    """Show "typing…" in the chat until the block ends."""
+    """Show "typing…" in the chat until the block ends.
+
+    A chat action already on its way is awaited, not cancelled, so it can never reach
+    Telegram after the answer (which would show "typing…" under the answer).
+    """
+    stop = asyncio.Event()
 
     async def keep_typing() -> None:
-        while True:
+        while not stop.is_set():
             try:
                 await bot.send_chat_action(chat_id, ChatAction.TYPING)
             except Forbidden:
                 return
             except TelegramError as e:
                 log.debug("chat action failed in chat %s: %s", chat_id, e)
-            await asyncio.sleep(TYPING_EVERY)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), TYPING_EVERY)
 
     task = asyncio.create_task(keep_typing())
     try:
         yield
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        stop.set()
+        try:
+            await asyncio.wait_for(task, TYPING_EVERY)
+        except (TimeoutError, asyncio.CancelledError):
+            task.cancel()
 
 
 def _command_for_me(message: Message, bot: Bot) -> bool:
@@ -426,7 +452,7 @@ async def _answer(
         pending.add(source.message_id)
         chat_data["last_question"] = source.message_id
     try:
-        async with _typing(context.bot, chat_id):
+        async with _typing(context.bot, chat_id), context.bot_data["engine_slots"]:
             answer = await asyncio.to_thread(engine.ask, question)
         reply_to = None
         if source is not None:
@@ -774,12 +800,15 @@ async def post_init(application: Application) -> None:
             log.warning("could not set the admin command menu for user %s: %s", admin, e)
 
 
-def build_application(settings: BotSettings, engine: Engine) -> Application:
+def build_application(
+    settings: BotSettings, engine: Engine, *, rate_limiter: BaseRateLimiter | None = None
+) -> Application:
     """The PTB application with every handler wired (not started).
 
     Args:
         settings: Token, Bot API URLs, allow-list and admins.
         engine: The answer engine (shared; not closed by the application).
+        rate_limiter: Flood control; :class:`FloodLimiter` (Telegram's limits) by default.
 
     Returns:
         The application; run it with :func:`run_bot`, or drive it yourself in tests
@@ -797,12 +826,15 @@ def build_application(settings: BotSettings, engine: Engine) -> Application:
         .base_url(settings.api_base_url)
         .base_file_url(settings.file_url)
         .defaults(Defaults(parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True)))
-        .rate_limiter(AIORateLimiter(max_retries=MAX_RETRIES))
+        .rate_limiter(rate_limiter or FloodLimiter(max_retries=MAX_RETRIES))
         .concurrent_updates(CONCURRENT_UPDATES)
         .post_init(post_init)
         .build()
     )
-    app.bot_data.update(engine=engine, settings=settings, refused=set(), counters=Counter(), started=time.time())
+    app.bot_data.update(
+        engine=engine, settings=settings, refused=set(), counters=Counter(), started=time.time(),
+        engine_slots=asyncio.Semaphore(ENGINE_THREADS),
+    )
 
     new = filters.UpdateType.MESSAGE
     private = filters.ChatType.PRIVATE

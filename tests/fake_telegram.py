@@ -166,6 +166,7 @@ class FakeTelegram:
         self._closing = False
         self._runner: web.AppRunner | None = None
         self.pushed = 0
+        self.aborted = 0
         self.last_offset = 0
         self._listeners: list[Any] = []
 
@@ -429,7 +430,11 @@ class FakeTelegram:
         method = request.match_info["method"]
         if request.match_info["token"] != self.token:
             return web.json_response({"ok": False, "error_code": 401, "description": "Unauthorized"}, status=401)
-        params = await self._params(request)
+        try:
+            params = await self._params(request)
+        except ConnectionResetError:  # the client gave up on the request (e.g. a cancelled task)
+            self.aborted += 1
+            return web.Response(status=499)
         call = Call(method, params)
         handler = getattr(self, f"_m_{method}", None)
         if handler is None:
