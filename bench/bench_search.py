@@ -84,6 +84,8 @@ def main() -> None:
     n_cand = settings.candidates
     pc = time.perf_counter
     for i, q in enumerate(queries):
+        if i and i % 50 == 0:
+            bc.eprint(f"  {i}/{len(queries)} queries")
         t = pc()
         qvec = embedder.encode([q])[0]
         embed_t.append(pc() - t)

@@ -307,7 +307,7 @@ class Engine:
     def __init__(self, settings: BotSettings, *, store: Store | None = None, embedder: Embedder | None = None) -> None:
         self.settings = settings
         self.store = store or Store.open(settings.index)
-        self.embedder = embedder or load_embedder(settings.index.model, settings.index.batch_size)
+        self.embedder = embedder or load_embedder(settings.index.model, settings.index.batch_size, settings.index.torch_threads)
         self.searcher = Searcher(self.store, self.embedder)
         self._extractor: QuoteExtractor | None = None
         self._ingest_lock = threading.Lock()
@@ -355,6 +355,13 @@ class Engine:
 
     def articles(self, limit: int | None = None, offset: int = 0) -> list[ArticleRecord]:
         return self.store.articles(limit, offset)
+
+    def article(self, article_id: str) -> ArticleRecord | None:
+        return self.store.article(article_id)
+
+    def speakers(self) -> list[tuple[str, int]]:
+        """Canonical speakers with their quote counts, most quoted first."""
+        return self.store.speakers()
 
     def passage(self, chunk_id: int) -> ChunkRecord | None:
         """One passage by id (for "open the source")."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict
@@ -235,7 +236,7 @@ def cmd_rebuild(args: argparse.Namespace) -> int:
     settings = _settings(args)
     if args.reembed:
         store = Store.open(settings.index, allow_model_mismatch=True)
-        embedder = load_embedder(settings.index.model, settings.index.batch_size)
+        embedder = load_embedder(settings.index.model, settings.index.batch_size, settings.index.torch_threads)
         extractor = QuoteExtractor(settings.index.spacy_model) if settings.index.quotes else None
         store, report = reembed(store, embedder, extractor=extractor, progress=_progress(args))
         with store:
@@ -344,7 +345,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _configure_logging(verbose: int, quiet: bool, level_name: str | None = None) -> None:
-    level = logging.ERROR if quiet else (logging.DEBUG if verbose > 1 else logging.INFO if verbose else logging.WARNING)
+    """-q: errors only; -v: info; -vv: debug; otherwise ``level_name`` (serve) or warnings."""
+    if quiet:
+        level = logging.ERROR
+    elif verbose:
+        level = logging.DEBUG if verbose > 1 else logging.INFO
+    else:
+        level = logging.getLevelName((level_name or "WARNING").upper())
+        level = level if isinstance(level, int) else logging.WARNING
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     for noisy in ("httpx", "sentence_transformers", "transformers", "urllib3", "filelock", "huggingface_hub"):
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
@@ -358,7 +366,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     parser = build_parser()
     args = parser.parse_args(argv)
-    _configure_logging(args.verbose, args.quiet)
+    long_running = args.command in ("serve", "run")
+    _configure_logging(args.verbose, args.quiet, os.environ.get("CITEBOT_LOG_LEVEL", "INFO") if long_running else None)
     try:
         return args.func(args)
     except CitebotError as e:

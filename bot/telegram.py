@@ -387,14 +387,13 @@ def _titles(engine: Engine, ids: list[str]) -> dict[str, str]:
     """Titles of just-ingested articles (the newest ones)."""
     if not ids:
         return {}
-    wanted = set(ids)
-    return {a.id: a.title for a in engine.articles(limit=max(100, len(ids) + 20)) if a.id in wanted}
+    found = (engine.article(i) for i in dict.fromkeys(ids))
+    return {a.id: a.title for a in found if a is not None}
 
 
 def _speakers(engine: Engine) -> list[tuple[str, int]]:
-    """Canonical speakers with quote counts (Engine has no public call for this yet)."""
-    own = getattr(engine, "speakers", None)
-    return own() if callable(own) else engine.store.speakers()
+    """Canonical speakers with quote counts."""
+    return engine.speakers()
 
 
 def _quote_refs(engine: Engine, quotes: list) -> list[fmt.PassageRef | None]:

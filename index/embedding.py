@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import ConfigError
-from .settings import DEFAULT_BATCH_SIZE, DEFAULT_MODEL
+from .settings import DEFAULT_BATCH_SIZE, DEFAULT_MODEL, DEFAULT_TORCH_THREADS
 
 __all__ = ["Embedder", "load_embedder", "resolve_model_path"]
 
@@ -71,13 +71,19 @@ class Embedder:
     Args:
         model: Model setting (see :func:`resolve_model_path`).
         batch_size: Texts per forward pass.
+        threads: Torch threads for this process (0 leaves torch's default).
     """
 
-    def __init__(self, model: str = DEFAULT_MODEL, batch_size: int = DEFAULT_BATCH_SIZE) -> None:
+    def __init__(
+        self, model: str = DEFAULT_MODEL, batch_size: int = DEFAULT_BATCH_SIZE, threads: int = DEFAULT_TORCH_THREADS
+    ) -> None:
+        import torch
         from sentence_transformers import SentenceTransformer
         from transformers.utils import logging as hf_logging
 
         hf_logging.disable_progress_bar()  # "Loading weights" bars on every start
+        if threads > 0:
+            torch.set_num_threads(threads)
 
         self.name = model
         self.batch_size = batch_size
@@ -126,6 +132,8 @@ class Embedder:
 
 
 @functools.lru_cache(maxsize=4)
-def load_embedder(model: str = DEFAULT_MODEL, batch_size: int = DEFAULT_BATCH_SIZE) -> Embedder:
-    """An :class:`Embedder`, loaded once per process for each (model, batch size)."""
-    return Embedder(model, batch_size)
+def load_embedder(
+    model: str = DEFAULT_MODEL, batch_size: int = DEFAULT_BATCH_SIZE, threads: int = DEFAULT_TORCH_THREADS
+) -> Embedder:
+    """An :class:`Embedder`, loaded once per process for each (model, batch size, threads)."""
+    return Embedder(model, batch_size, threads)

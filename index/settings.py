@@ -44,6 +44,9 @@ DEFAULT_CHUNK_TOKENS = 128
 #: Sentences repeated at the start of the next chunk.
 DEFAULT_OVERLAP_SENTENCES = 1
 DEFAULT_BATCH_SIZE = 32
+#: Threads torch may use. One: with a second busy process on 2 cores, 2 threads made a
+#: query embedding 35× slower (OpenMP spin-waits); see README "Speed".
+DEFAULT_TORCH_THREADS = 1
 #: Up to this many chunks ``auto`` keeps an exact (flat) index; above it, IVF + SQ8.
 DEFAULT_FLAT_LIMIT = 200_000
 DEFAULT_IVF_NPROBE = 16
@@ -78,6 +81,7 @@ class Settings:
         chunk_tokens: Maximum chunk length in model tokens.
         overlap_sentences: Sentences shared by consecutive chunks.
         batch_size: Embedding batch size.
+        torch_threads: Threads for the embedding model (0: torch's default, all cores).
         index_type: ``auto`` (flat, then IVF-SQ8 above ``flat_limit`` chunks), ``flat``,
             ``hnsw`` or ``ivf-sq8``.
         flat_limit: Chunk count up to which ``auto`` stays exact.
@@ -100,6 +104,7 @@ class Settings:
     chunk_tokens: int = DEFAULT_CHUNK_TOKENS
     overlap_sentences: int = DEFAULT_OVERLAP_SENTENCES
     batch_size: int = DEFAULT_BATCH_SIZE
+    torch_threads: int = DEFAULT_TORCH_THREADS
     index_type: IndexType = "auto"
     flat_limit: int = DEFAULT_FLAT_LIMIT
     ivf_nprobe: int = DEFAULT_IVF_NPROBE
