@@ -80,6 +80,8 @@ _REPORTING = re.compile(
     r"\b(?:said|says|told|tells|described|according to|added|warned|claimed|stated|called|insisted)\b", re.IGNORECASE
 )
 _REPORTING_BONUS = 0.1
+#: A quote's sentence counts for the quote, a little less than the quote itself.
+_CONTEXT_DISCOUNT = 0.05
 #: Answer sentences kept: those within this much of the best one.
 _ANSWER_WINDOW = 0.1
 #: Question words that say nothing about the answer's content.
@@ -440,10 +442,17 @@ class Engine:
         if candidates:
             vecs = self.store.quote_vectors([c.id for c in candidates])
             terms = set(lexical_terms(q.focus))
+            # A short quote ("solid") says little alone: also score the sentence around it.
+            context: list[tuple[str, int, int, float]] = []
+            for hit in hits[: self.settings.answer_passages]:
+                sents, svecs = self._sentences(hit)
+                context.extend((hit.article_id, x.start, x.end, float(v @ qvec)) for x, v in zip(sents, svecs, strict=True))
             scored = []
             for quote in candidates:
                 vec = vecs.get(quote.id)
                 sim = float(np.dot(vec, qvec)) if vec is not None else 0.0
+                around = [c for a, st, en, c in context if a == quote.article_id and st < quote.end and en > quote.start]
+                sim = max([sim, *(c - _CONTEXT_DISCOUNT for c in around)])
                 scored.append((sim + 0.15 * _overlap(terms, quote.text), quote))
             scored.sort(key=lambda x: -x[0])
             best_score, best = scored[0]
@@ -553,7 +562,9 @@ class Engine:
                     score -= _ANSWER_TYPE_PENALTY
                 if title and title in text and len(text) < len(title) + 60:
                     continue  # the headline again (share boxes, "more from"): not an answer
-                if kind == "who_said" and _REPORTING.search(s.text):
+                if kind == "who_said":
+                    if not _REPORTING.search(s.text):
+                        continue  # "who said …" is answered only by a sentence that attributes
                     score += _REPORTING_BONUS
                 sentences.append(_Sentence(s.chunk, s.start, s.end, s.text, score))
         sentences.sort(key=lambda s: -s.score)
