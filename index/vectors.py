@@ -17,7 +17,7 @@ logging.getLogger("faiss.loader").setLevel(logging.WARNING)  # it logs every CPU
 import faiss  # noqa: E402
 import numpy as np  # noqa: E402
 
-from .errors import StoreError
+from .errors import StoreError  # noqa: E402
 
 __all__ = ["VectorIndex", "choose_index_type", "DenseHit"]
 

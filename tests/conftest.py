@@ -54,33 +54,39 @@ def store(settings):
 
 
 @pytest.fixture(scope="session")
-def corpus_engine(tmp_path_factory, embedder):
-    """An answer engine over the seed article and the 50 Lee articles (read-only use)."""
+def make_engine(tmp_path_factory, embedder):
+    """Build answer engines on fresh data dirs (sharing the loaded model); closed at the end."""
     from bot.answer import Engine
     from bot.settings import BotSettings
     from index.settings import Settings
     from index.store import Store
 
-    data = tmp_path_factory.mktemp("corpus") / "data"
-    settings = BotSettings(index=Settings(data_dir=data), seeds_dir=SEEDS)
-    engine = Engine(settings, store=Store.open(settings.index), embedder=embedder)
-    report = engine.ingest([str(SEEDS), str(LEE)])
-    assert len(report.added) == 51, report.summary()
-    yield engine
-    engine.close()
+    engines = []
+
+    def make(name: str, *targets) -> Engine:
+        settings = BotSettings(index=Settings(data_dir=tmp_path_factory.mktemp(name) / "data"), seeds_dir=SEEDS)
+        engine = Engine(settings, store=Store.open(settings.index), embedder=embedder)
+        engines.append(engine)
+        if targets:
+            engine.ingest([str(t) for t in targets])
+        else:
+            engine.ensure_seeded()
+        return engine
+
+    yield make
+    for engine in engines:
+        engine.close()
 
 
 @pytest.fixture(scope="session")
-def seed_engine(tmp_path_factory, embedder):
-    """An answer engine over the seed corpus only, as `citebot run` builds it on first run."""
-    from bot.answer import Engine
-    from bot.settings import BotSettings
-    from index.settings import Settings
-    from index.store import Store
+def corpus_engine(make_engine):
+    """An answer engine over the seed article and the 50 Lee articles (read-only use)."""
+    engine = make_engine("corpus", SEEDS, LEE)
+    assert engine.stats().articles == 51
+    return engine
 
-    data = tmp_path_factory.mktemp("seed") / "data"
-    settings = BotSettings(index=Settings(data_dir=data), seeds_dir=SEEDS)
-    engine = Engine(settings, store=Store.open(settings.index), embedder=embedder)
-    engine.ensure_seeded()
-    yield engine
-    engine.close()
+
+@pytest.fixture(scope="session")
+def seed_engine(make_engine):
+    """An answer engine over the seed corpus only, as `citebot run` builds it on first run."""
+    return make_engine("seed")

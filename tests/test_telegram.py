@@ -25,7 +25,7 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 
-from bot.answer import AnswerLine, Engine
+from bot.answer import AnswerLine
 from bot.settings import BotSettings
 from bot.telegram import (
     ADMIN_COMMANDS,
@@ -61,17 +61,9 @@ oriented themselves along the nutrient film without trouble.
 
 # -- fixtures ---------------------------------------------------------------------------------
 @pytest.fixture(scope="session")
-def admin_engine(tmp_path_factory, embedder):
+def admin_engine(make_engine):
     """An engine of its own (seed corpus) for the tests that add and remove articles."""
-    from index.settings import Settings
-    from index.store import Store
-
-    data = tmp_path_factory.mktemp("tg-admin") / "data"
-    settings = BotSettings(index=Settings(data_dir=data), seeds_dir=SEEDS)
-    engine = Engine(settings, store=Store.open(settings.index), embedder=embedder)
-    engine.ensure_seeded()
-    yield engine
-    engine.close()
+    return make_engine("tg-admin")
 
 
 @pytest_asyncio.fixture(loop_scope="session")
