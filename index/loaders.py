@@ -155,6 +155,9 @@ def load_path(path: Path, settings: Settings | None = None) -> Iterator[LoadResu
     if suffix not in SUPPORTED_SUFFIXES:
         yield Skipped(origin, f"unsupported file type {suffix or '(none)'}; use .txt .md .html .json .jsonl")
         return
+    if suffix == ".jsonl":  # streamed line by line: any size, constant memory
+        yield from _stream_jsonl(path, origin)
+        return
     try:
         size = path.stat().st_size
         if size > settings.max_file_bytes:
@@ -170,8 +173,8 @@ def load_path(path: Path, settings: Settings | None = None) -> Iterator[LoadResu
         yield Skipped(origin, str(e))
         return
     stem = path.stem
-    if suffix in (".jsonl", ".json"):
-        yield from _load_json(text, origin, stem, lines=suffix == ".jsonl")
+    if suffix == ".json":
+        yield from _load_json(text, origin, stem)
         return
     try:
         if suffix in (".html", ".htm"):
@@ -245,44 +248,56 @@ def article_from_html(html: str, default_id: str, origin: str = "", url: str | N
     )
 
 
-def _load_json(text: str, origin: str, stem: str, lines: bool) -> Iterator[LoadResult]:
-    if lines:
-        parsed: Iterable[tuple[str, object]] = (
-            (f"{origin}:{i}", _parse_json_line(f"{origin}:{i}", line))
-            for i, line in enumerate(text.splitlines(), 1)
-            if line.strip()
-        )
-    else:
-        try:
-            obj = json.loads(text)
-        except json.JSONDecodeError as e:
-            yield Skipped(origin, f"invalid JSON at line {e.lineno}: {e.msg}")
-            return
-        items = obj if isinstance(obj, list) else [obj]
-        parsed = ((f"{origin}[{i}]", item) for i, item in enumerate(items))
+def _stream_jsonl(path: Path, origin: str) -> Iterator[LoadResult]:
     count = 0
-    for where, item in parsed:
-        count += 1
-        if isinstance(item, Skipped):
-            yield item
-            continue
-        try:
-            yield article_from_record(item, default_id=f"{stem}-{count}", origin=where)
-        except InputError as e:
-            yield Skipped(where, str(e))
+    try:
+        with open(path, "rb") as fh:
+            for lineno, raw in enumerate(fh, 1):
+                if not raw.strip():
+                    continue
+                count += 1
+                where = f"{origin}:{lineno}"
+                try:
+                    item = json.loads(decode_text(raw))
+                except InputError as e:
+                    yield Skipped(where, str(e))
+                    continue
+                except json.JSONDecodeError as e:
+                    yield Skipped(where, f"invalid JSON: {e.msg}")
+                    continue
+                try:
+                    yield article_from_record(item, default_id=path.stem, origin=where)
+                except InputError as e:
+                    yield Skipped(where, str(e))
+    except OSError as e:
+        yield Skipped(origin, f"cannot read: {e.strerror or e}")
+        return
     if count == 0:
         yield Skipped(origin, "empty: no records")
 
 
-def _parse_json_line(where: str, line: str) -> object:
+def _load_json(text: str, origin: str, stem: str) -> Iterator[LoadResult]:
     try:
-        return json.loads(line)
+        obj = json.loads(text)
     except json.JSONDecodeError as e:
-        return Skipped(where, f"invalid JSON: {e.msg}")
+        yield Skipped(origin, f"invalid JSON at line {e.lineno}: {e.msg}")
+        return
+    items = obj if isinstance(obj, list) else [obj]
+    if not items:
+        yield Skipped(origin, "empty: no records")
+    for i, item in enumerate(items):
+        where = f"{origin}[{i}]"
+        try:
+            yield article_from_record(item, default_id=stem, origin=where)
+        except InputError as e:
+            yield Skipped(where, str(e))
 
 
 def article_from_record(item: object, default_id: str, origin: str = "") -> Article:
-    """Build an article from a JSON object with ``text`` and optional metadata."""
+    """Build an article from a JSON object with ``text`` and optional metadata.
+
+    The id is ``id``, else derived from ``url``, else ``<default_id>-<hash of the text>``.
+    """
     if not isinstance(item, dict):
         raise InputError("expected a JSON object with a \"text\" field")
     text = item.get("text")
@@ -290,7 +305,8 @@ def article_from_record(item: object, default_id: str, origin: str = "") -> Arti
         raise InputError("record has no \"text\"")
     meta = {k: str(item[k]) for k in _META_KEYS if item.get(k) not in (None, "")}
     url = meta.get("url")
-    ident = meta.get("id") or (url_id(url) if url else default_id)
+    # no id and no url: name it by its text, so re-reading the file (even reordered) finds it
+    ident = meta.get("id") or (url_id(url) if url else f"{default_id}-{hashlib.sha1(text.encode()).hexdigest()[:10]}")
     return Article(
         id=make_id(ident),
         title=meta.get("title") or _headline(text),

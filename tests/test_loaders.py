@@ -43,10 +43,13 @@ def test_jsonl_and_json_records(tmp_path):
     js = tmp_path / "list.json"
     js.write_text(json.dumps([{"id": "b1", "text": "Bee story."}, {"id": "b2", "text": "Other bee story."}]))
     articles, skipped = _load(jl, js)
-    assert [a.id for a in articles] == ["a1", "feed-4", "b1", "b2"]
+    assert [a.id for a in articles][0::2] == ["a1", "b1"] and articles[3].id == "b2"
+    assert articles[1].id.startswith("feed-")  # no id, no url: named by its text
+    again, _ = _load(jl)
+    assert again[1].id == articles[1].id
     assert articles[1].title == "Untitled story. Second sentence."
     reasons = {s.origin.rsplit(":", 1)[-1]: s.reason for s in skipped}
-    assert "invalid JSON" in reasons["3"]
+    assert "invalid JSON" in reasons["3"]  # origins name the line
     assert "no \"text\"" in reasons["4"]
 
 
@@ -108,3 +111,12 @@ _HTML = """<!doctype html><html><head><title>Council approves new bridge | Town 
 <p>"This bridge will connect two halves of our city," said Mayor Ana Lopez, who backed the plan from the start.</p>
 <p>Construction is expected to begin next spring and to cost about 40 million dollars, officials said.</p>
 </article><footer>Subscribe to our newsletter</footer></body></html>"""
+
+
+def test_jsonl_streams_past_the_file_size_limit(tmp_path):
+    f = tmp_path / "big.jsonl"
+    with open(f, "w") as fh:
+        for i in range(300):
+            fh.write(json.dumps({"id": f"n{i}", "text": f"Story number {i}. " + "filler " * 20}) + "\n")
+    articles, skipped = _load(f, max_file_bytes=1000)
+    assert len(articles) == 300 and not skipped
