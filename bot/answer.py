@@ -479,11 +479,18 @@ class Engine:
             tvec = self.embedder.encode([topic])[0] if topic else None
             vecs = self.store.quote_vectors([x.id for x in quotes]) if topic else {}
             terms = set(lexical_terms(topic or ""))
+            salient = [t for t in lexical_terms(topic or "") if t not in _GENERIC_TERMS]
+            passages = self.store.chunks([x.chunk_id for x in quotes if x.chunk_id is not None]) if salient else {}
             scored = []
             for quote in quotes:
                 vec = vecs.get(quote.id)
                 rel = (float(np.dot(vec, tvec)) if vec is not None and tvec is not None else 0.0)
-                scored.append((rel + 0.15 * _overlap(terms, quote.text), quote))
+                rel += 0.15 * _overlap(terms, quote.text)
+                if salient:  # the topic's words should appear in or around the quote
+                    where = passages.get(quote.chunk_id)
+                    missing = _missing(salient, where.text if where else quote.text)
+                    rel -= min(_MAX_MISSING_PENALTY, _MISSING_TERM_PENALTY * missing)
+                scored.append((rel, quote))
             if topic:
                 scored.sort(key=lambda x: -x[0])
                 best = scored[0][0]
