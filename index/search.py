@@ -24,7 +24,7 @@ import numpy as np
 
 from .embedding import Embedder
 from .settings import SearchMode
-from .store import Store
+from .store import STOPWORDS, Store
 
 __all__ = ["Hit", "Searcher", "query_names"]
 
@@ -167,7 +167,7 @@ def query_names(query: str) -> list[str]:
     rest = _QUOTED_RE.sub(" ", query)
     for m in _CAP_WORD_RE.finditer(rest):
         words = m.group(0).split()
-        while words and words[0].lower().strip("’'") in _NOT_NAMES:
+        while words and (words[0].lower().strip("’'") in _NOT_NAMES or words[0].lower() in STOPWORDS):
             words.pop(0)
         if words:
             found.append(" ".join(words))

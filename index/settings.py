@@ -55,7 +55,7 @@ DEFAULT_RRF_K = 60
 #: How hybrid search fuses dense and lexical results.
 DEFAULT_FUSION = "weighted"
 #: Weight of max-normalised BM25 against cosine similarity in weighted fusion.
-DEFAULT_LEXICAL_WEIGHT = 0.3
+DEFAULT_LEXICAL_WEIGHT = 0.2
 #: Score added for containing all of the query's names and quoted phrases (weighted
 #: fusion; under RRF it is counted in first places).
 DEFAULT_NAME_BOOST = 0.1

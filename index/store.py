@@ -99,8 +99,8 @@ CREATE TABLE IF NOT EXISTS journal (
 CREATE INDEX IF NOT EXISTS journal_gen ON journal(generation);
 """
 
-# Words that carry no evidence in a lexical query.
-_STOPWORDS = frozenset(
+#: Words that carry no evidence in a lexical query (or as a name in a question).
+STOPWORDS = frozenset(
     """a about above after again against all am an and any are as at be because been before
     being below between both but by can could did do does doing down during each few for from
     further had has have having he her here hers herself him himself his how i if in into is it
@@ -758,7 +758,7 @@ class Store:
 def lexical_terms(query: str) -> list[str]:
     """Lower-cased content words of a query, in order, without duplicates."""
     words = [w.lower() for w in _WORD_RE.findall(query)]
-    return list(dict.fromkeys(w for w in words if w not in _STOPWORDS and (len(w) > 1 or w.isdigit())))
+    return list(dict.fromkeys(w for w in words if w not in STOPWORDS and (len(w) > 1 or w.isdigit())))
 
 
 def _chunk_for(quote: Quote, chunks: Sequence[Chunk], ids: Sequence[int]) -> int | None:
