@@ -108,7 +108,7 @@ STOPWORDS = frozenset(
     out over own same she should so some such than that the their theirs them then there these
     they this those through to too under until up very was we were what when where which while
     who whom why will with would you your yours s t don didn doesn isn wasn say says said tell
-    told about""".split()
+    told""".split()
 )
 _ARTICLE_SELECT = (
     "SELECT a.id, a.title, a.url, a.date, a.source, a.origin, a.content_hash,"
@@ -202,7 +202,8 @@ class StoreStats:
 class Store:
     """FAISS + SQLite catalogue in one data directory. Use :meth:`open`.
 
-    Thread-safety: any number of threads may search while one thread writes.
+    Thread-safety: any number of threads may search while one thread writes; writes
+    (and catching up with other processes) take ``_write_lock`` then ``_index_lock``.
     """
 
     def __init__(self, settings: Settings, *, allow_model_mismatch: bool = False) -> None:
@@ -225,7 +226,6 @@ class Store:
             except sqlite3.DatabaseError as e:
                 raise StoreError(f"{self.path} is not a citebot catalogue ({e})") from None
         self._check_model(settings.model, allow_model_mismatch)
-        self._data_version = -1
         self._gen = 0
         self._vindex: VectorIndex
         self._load_index()
@@ -251,11 +251,11 @@ class Store:
     def _connect(self) -> sqlite3.Connection:
         try:
             conn = sqlite3.connect(self.path, timeout=30, check_same_thread=False, isolation_level=None)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA foreign_keys=ON")
         except sqlite3.Error as e:
-            raise StoreError(f"cannot open {self.path}: {e}") from None
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=NORMAL")
-        conn.execute("PRAGMA foreign_keys=ON")
+            raise StoreError(f"cannot open {self.path}: {e} (not a citebot catalogue, or damaged)") from None
         conn.row_factory = sqlite3.Row
         self._conns.append(conn)
         return conn
@@ -356,15 +356,22 @@ class Store:
                 self._rebuild_locked(kind)
             elif dim is not None:
                 self._replay(self._writer)
-            expected = self._count("chunks")
-            if self._vindex.ntotal != expected:
+            if not self._index_matches_catalogue():
                 log.warning(
-                    "vector index holds %d vectors but the catalogue %d chunks; rebuilding the index",
-                    self._vindex.ntotal, expected,
+                    "vector index (%d vectors) disagrees with the catalogue (%d chunks); rebuilding it",
+                    self._vindex.ntotal, self._count("chunks"),
                 )
                 self._rebuild_locked(kind)
-            self._data_version = self._writer.execute("PRAGMA data_version").fetchone()[0]
         self._clean_snapshots()
+
+    def _index_matches_catalogue(self) -> bool:
+        if self._vindex.ntotal != self._count("chunks"):
+            return False
+        ids = self._vindex.ids()
+        if ids is None:  # IVF keeps ids in its lists; the count has to do
+            return True
+        stored = np.fromiter((r[0] for r in self._writer.execute("SELECT id FROM chunks")), dtype=np.int64)
+        return np.array_equal(np.sort(ids), np.sort(stored))
 
     def _replay(self, conn: sqlite3.Connection) -> None:
         rows = conn.execute(
@@ -443,6 +450,7 @@ class Store:
         if not self._conns:
             return
         with self._write_lock, self._index_lock:
+            self._catch_up()  # never write an index older than the catalogue
             if int(self.meta("snapshot_generation") or 0) != self._gen or not self._snapshots():
                 if self.dim is not None:
                     self._write_snapshot()
@@ -458,6 +466,10 @@ class Store:
         _fsync_dir(self.dir)
         with self._write_lock:
             self._writer.execute("BEGIN IMMEDIATE")
+            if gen < int(self.meta("snapshot_generation") or 0):  # another process got further
+                self._writer.execute("ROLLBACK")
+                final.unlink(missing_ok=True)
+                return
             self._set_meta("snapshot_generation", gen)
             self._writer.execute("DELETE FROM journal WHERE generation <= ?", (gen,))
             self._writer.execute("COMMIT")
@@ -472,18 +484,30 @@ class Store:
             tmp.unlink(missing_ok=True)
 
     def refresh(self) -> None:
-        """Pick up changes another process committed (e.g. ``citebot ingest`` next to the bot)."""
+        """Pick up changes another process committed (e.g. ``citebot ingest`` next to the bot).
+
+        Cheap when nothing changed (one ``PRAGMA data_version`` on this thread's
+        connection). Skipped while this process is writing: :meth:`apply` catches up
+        itself after its commit.
+        """
         version = self._db.execute("PRAGMA data_version").fetchone()[0]
-        if version == self._data_version:
+        if version == getattr(self._local, "data_version", None):
             return
-        self._data_version = version
-        with self._index_lock:
-            if self.generation == self._gen:
-                return
-            if int(self.meta("snapshot_generation") or 0) > self._gen:
-                self._load_index()  # our journal window was truncated: reload the snapshot
-            else:
-                self._replay(self._writer)
+        if not self._write_lock.acquire(blocking=False):
+            return
+        try:
+            with self._index_lock:
+                self._local.data_version = version
+                self._catch_up()
+        finally:
+            self._write_lock.release()
+
+    def _catch_up(self) -> None:
+        """Bring the vector index to the committed generation (caller holds both locks)."""
+        if int(self.meta("snapshot_generation") or 0) > self._gen:
+            self._load_index()  # another process wrote a newer snapshot and trimmed the journal
+        elif self.generation != self._gen:
+            self._replay(self._writer)
 
     # -- writing --------------------------------------------------------------------
     def apply(self, upserts: Sequence[PreparedArticle] = (), removals: Iterable[str] = ()) -> list[str]:
@@ -564,12 +588,11 @@ class Store:
                 raise
             with self._index_lock:
                 try:
-                    self._replay(db)
+                    self._catch_up()
                 except BaseException:
                     log.exception("vector index update failed; reloading it from the catalogue")
                     self._load_index()
                     raise
-                self._data_version = db.execute("PRAGMA data_version").fetchone()[0]
             return replaced
 
     def remove(self, article_ids: Iterable[str]) -> list[str]:
@@ -585,6 +608,8 @@ class Store:
             The new index type when it changed, else ``None``.
         """
         if self.settings.index_type != "auto":
+            return None
+        if self._vindex.kind != "flat":  # an explicit rebuild (hnsw, ivf) is kept
             return None
         want = choose_index_type("auto", self._vindex.ntotal, self.settings.flat_limit)
         if want == self._vindex.kind:

@@ -121,6 +121,14 @@ class VectorIndex:
         scores, ids = self._index.search(np.ascontiguousarray(query.reshape(1, -1), dtype=np.float32), k)
         return [DenseHit(int(i), float(s)) for s, i in zip(scores[0], ids[0], strict=True) if i >= 0]
 
+    def ids(self) -> np.ndarray | None:
+        """The chunk ids held (flat and HNSW); ``None`` for IVF, which keeps them in its lists."""
+        if self._index is None:
+            return np.zeros(0, dtype=np.int64)
+        if isinstance(self._index, faiss.IndexIDMap2):
+            return faiss.vector_to_array(self._index.id_map).astype(np.int64)
+        return None
+
     def memory_bytes(self) -> int:
         """Approximate RAM held by the index (its serialized size)."""
         return 0 if self._index is None else int(faiss.serialize_index(self._index).nbytes)
