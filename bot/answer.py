@@ -38,6 +38,7 @@ from index.chunking import split_sentences
 from index.embedding import Embedder, load_embedder
 from index.errors import InputError
 from index.ingest import IngestReport, ingest
+from index.loaders import clean_text
 from index.quotes import QuoteExtractor, match_speakers
 from index.search import Hit, Searcher, query_names
 from index.store import ArticleRecord, ChunkRecord, QuoteRecord, Store, StoreStats, lexical_terms
@@ -58,8 +59,6 @@ _SEARCH_K = 8
 #: should mention what was asked ("How much does X earn?" needs "earn" or a form of it).
 _MISSING_TERM_PENALTY = 0.1
 _MAX_MISSING_PENALTY = 0.3
-#: The same, counted in the answer sentence itself.
-_MISSING_IN_SENTENCE_PENALTY = 0.0
 #: Score lost by a sentence that lacks the kind of answer asked for ("how many" → a number).
 _ANSWER_TYPE_PENALTY = 0.15
 _NUMBER_WORDS = (
@@ -416,7 +415,7 @@ class Engine:
         Raises:
             InputError: empty or overlong question.
         """
-        question = question.strip()
+        question = clean_text(question).strip()
         if not question:
             raise InputError("the question is empty")
         if len(question) > _MAX_QUESTION_CHARS:
@@ -459,12 +458,13 @@ class Engine:
             if best_score >= self.settings.min_quote_score:
                 cites = _Citations()
                 chunk = self._chunk_holding(best, hits)
-                n = cites.cite(chunk, best_score, (best.start, best.end))
+                shown, span = _quote_part(best, chunk)
+                n = cites.cite(chunk, best_score, span)
                 who = _speaker_phrase(best)
                 line = (
-                    f"{who} said: “{_clip(best.text)}”"
+                    f"{who} said: “{shown}”"
                     if best.canonical_speaker
-                    else f"The articles quote this without naming the speaker: “{_clip(best.text)}”"
+                    else f"The articles quote this without naming the speaker: “{shown}”"
                 )
                 return Answer(q.text, "who_said", True, (AnswerLine(line, (n,)),), cites.build(), (best,))
         # No matching quote: reported speech ("O'Brien confirmed that …") may still answer.
@@ -503,8 +503,9 @@ class Engine:
                 lines = []
                 for i, (score, quote) in enumerate(keep):
                     chunk = self._chunk_holding(quote, [])
-                    n = cites.cite(chunk, score, (quote.start, quote.end))
-                    text = f"“{_clip(quote.text)}”"
+                    shown, span = _quote_part(quote, chunk)
+                    n = cites.cite(chunk, score, span)
+                    text = f"“{shown}”"
                     lines.append(AnswerLine(f"{_speaker_phrase(quote)} said: {text}" if i == 0 else f"Also: {text}", (n,)))
                 return Answer(q.text, "person_said", True, tuple(lines), cites.build(), tuple(x for _, x in keep))
         # Not quoted (or not on this topic): reported speech about the person may answer.
@@ -564,7 +565,6 @@ class Engine:
                 if must_key and must_key not in text:
                     continue  # "what did X say": only sentences that mention X
                 score = float(sim) + 0.08 * _overlap(terms, s.text) + 0.12 * name_frac - 0.01 * rank - penalty
-                score -= min(_MAX_MISSING_PENALTY, _MISSING_IN_SENTENCE_PENALTY * _missing(salient, s.text))
                 if expected and not _has_answer_type(expected, s.text, q.text):
                     score -= _ANSWER_TYPE_PENALTY
                 if title and title in text and len(text) < len(title) + 60:
@@ -650,6 +650,18 @@ def _not_found(q: ParsedQuestion, kind: QuestionKind, hits: Sequence[Hit], messa
         )
     line = message + (" The closest passages are listed below." if hits else "")
     return Answer(q.text, kind, False, (AnswerLine(line),), cites.build())
+
+
+def _quote_part(quote: QuoteRecord, chunk: ChunkRecord) -> tuple[str, tuple[int, int]]:
+    """The part of a quote inside the cited passage (with … where it runs on), and its span.
+
+    A quote longer than a passage is shown only as far as the passage holds it, so the
+    cited passage always contains the quoted words.
+    """
+    start, end = max(quote.start, chunk.start), min(quote.end, chunk.end)
+    part = chunk.text[start - chunk.start : end - chunk.start]
+    shown = ("…" if start > quote.start else "") + _clip(part) + ("…" if end < quote.end else "")
+    return shown, (start, end)
 
 
 def _speaker_phrase(quote: QuoteRecord) -> str:

@@ -12,6 +12,7 @@ import logging
 import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import closing
 from dataclasses import asdict
 from typing import TextIO
 
@@ -77,7 +78,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     from .terminal import render_report
 
     engine = _engine(args)
-    with _closing(engine):
+    with closing(engine):
         report = engine.ingest(args.paths, progress=_progress(args))
     if args.json:
         _emit(
@@ -97,7 +98,7 @@ def cmd_search(args: argparse.Namespace) -> int:
     from .terminal import render_hits
 
     engine = _engine(args)
-    with _closing(engine):
+    with closing(engine):
         for query in _lines(args.query, sys.stdin):
             hits = engine.search(query, k=args.k, mode=args.mode)
             if args.json:
@@ -111,7 +112,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
     from .terminal import render_answer
 
     engine = _engine(args, seed=True)
-    with _closing(engine):
+    with closing(engine):
         for question in _lines(args.question, sys.stdin):
             try:
                 answer = engine.ask(question)
@@ -129,7 +130,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 def cmd_chat(args: argparse.Namespace) -> int:
     engine = _engine(args, seed=True)
-    with _closing(engine):
+    with closing(engine):
         return chat(engine, sys.stdin, sys.stdout)
 
 
@@ -209,17 +210,15 @@ def cmd_remove(args: argparse.Namespace) -> int:
 
 
 def cmd_quotes(args: argparse.Namespace) -> int:
-    from .answer import Engine
     from .terminal import render_quotes
 
     if args.speaker:
         engine = _engine(args)
-        with _closing(engine):
+        with closing(engine):
             quotes = engine.quotes(args.speaker, args.article)
     else:
         with _store(args) as store:
             quotes = store.quotes(article_id=args.article)
-    del Engine
     if args.json:
         for q in quotes:
             _emit(asdict(q), sys.stdout)
@@ -255,7 +254,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if not settings.telegram_token:
         raise CitebotError("no Telegram token: set TELEGRAM_BOT_TOKEN (or TELEGRAM_BOT_TOKEN_FILE); see @BotFather")
     engine = _engine(args, seed=True)
-    with _closing(engine):
+    with closing(engine):
         run_bot(settings, engine)
     return 0
 
@@ -266,17 +265,6 @@ def cmd_run(args: argparse.Namespace) -> int:
         return cmd_serve(args)
     print(BOTFATHER_HINT, file=sys.stderr)
     return cmd_chat(args)
-
-
-class _closing:
-    def __init__(self, engine) -> None:
-        self.engine = engine
-
-    def __enter__(self):
-        return self.engine
-
-    def __exit__(self, *exc) -> None:
-        self.engine.close()
 
 
 # -- parser ------------------------------------------------------------------------------
@@ -366,8 +354,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     parser = build_parser()
     args = parser.parse_args(argv)
-    long_running = args.command in ("serve", "run")
-    _configure_logging(args.verbose, args.quiet, os.environ.get("CITEBOT_LOG_LEVEL", "INFO") if long_running else None)
+    level_name = None
+    if args.command in ("serve", "run"):
+        try:
+            level_name = _settings(args).log_level
+        except CitebotError:
+            level_name = "INFO"  # the command itself reports the bad setting
+    _configure_logging(args.verbose, args.quiet, level_name)
     try:
         return args.func(args)
     except CitebotError as e:
@@ -378,6 +371,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except Exception as e:  # noqa: BLE001 - a bug: one line here, the traceback with -v
+        log.debug("unexpected error", exc_info=True)
+        print(f"citebot: internal error: {type(e).__name__}: {_redacted(str(e))} (run with -v for details)", file=sys.stderr)
+        return 2
+
+
+def _redacted(text: str) -> str:
+    """The message with the configured token and secrets blanked out."""
+    for var in ("TELEGRAM_BOT_TOKEN", "CITEBOT_WEBHOOK_SECRET", "CITEBOT_LLM_API_KEY"):
+        secret = os.environ.get(var)
+        if secret and len(secret) >= 8:
+            text = text.replace(secret, "<redacted>")
+    return text
 
 
 if __name__ == "__main__":

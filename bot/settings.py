@@ -52,8 +52,8 @@ class BotSettings:
         api_base_url: Bot API base (a self-hosted Bot API server, or the tests' fake).
         api_file_url: Base for file downloads; derived from ``api_base_url`` when empty.
         webhook_url: Public HTTPS URL for webhook mode (polling when empty).
-        webhook_secret: Secret token Telegram sends with webhook calls.
-        webhook_listen: Address the webhook server binds.
+        webhook_secret: Secret token Telegram sends with webhook calls (random when unset).
+        webhook_listen: Address the webhook server binds (behind a local TLS proxy by default).
         webhook_port: Port the webhook server binds.
         log_level: Python logging level name.
         seeds_dir: Folder indexed on first run when the store is empty.
@@ -75,7 +75,7 @@ class BotSettings:
     api_file_url: str | None = None
     webhook_url: str | None = None
     webhook_secret: str | None = field(default=None, repr=False)
-    webhook_listen: str = "0.0.0.0"
+    webhook_listen: str = "127.0.0.1"
     webhook_port: int = 8443
     log_level: str = "INFO"
     seeds_dir: Path = DEFAULT_SEEDS_DIR

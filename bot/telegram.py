@@ -30,6 +30,7 @@ import importlib.util
 import logging
 import os
 import re
+import secrets
 import shutil
 import tempfile
 import time
@@ -54,7 +55,7 @@ from telegram import (
     Update,
 )
 from telegram.constants import ChatAction, ChatType, ParseMode
-from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
+from telegram.error import BadRequest, Forbidden, InvalidToken, RetryAfter, TelegramError
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -867,7 +868,10 @@ def run_bot(settings: BotSettings, engine: Engine) -> None:
     Raises:
         ConfigError: no token, or webhook mode without PTB's webhook extra installed.
     """
-    install_log_redaction(settings.telegram_token, settings.webhook_secret)
+    # Telegram drops a webhook call without the right secret; without one, anybody who
+    # finds the URL could post updates "from" an admin, so a random secret is always set.
+    webhook_secret = settings.webhook_secret or secrets.token_urlsafe(32)
+    install_log_redaction(settings.telegram_token, webhook_secret)
     if settings.webhook_url and importlib.util.find_spec("tornado") is None:
         raise ConfigError(
             "webhook mode needs python-telegram-bot's webhook extra: pip install \"python-telegram-bot[webhooks]\""
@@ -876,17 +880,20 @@ def run_bot(settings: BotSettings, engine: Engine) -> None:
     if seeded is not None:
         log.info("indexed the seed articles: %s", seeded.summary())
     app = build_application(settings, engine)
-    if settings.webhook_url:
-        path = urlsplit(settings.webhook_url).path.lstrip("/")
-        log.info("webhook mode: listening on %s:%d/%s", settings.webhook_listen, settings.webhook_port, path)
-        app.run_webhook(
-            listen=settings.webhook_listen,
-            port=settings.webhook_port,
-            url_path=path,
-            webhook_url=settings.webhook_url,
-            secret_token=settings.webhook_secret,
-            allowed_updates=Update.ALL_TYPES,
-        )
-    else:
-        log.info("polling %s for updates", urlsplit(settings.api_base_url).netloc)
-        app.run_polling(allowed_updates=Update.ALL_TYPES)
+    try:
+        if settings.webhook_url:
+            path = urlsplit(settings.webhook_url).path.lstrip("/")
+            log.info("webhook mode: listening on %s:%d/%s", settings.webhook_listen, settings.webhook_port, path)
+            app.run_webhook(
+                listen=settings.webhook_listen,
+                port=settings.webhook_port,
+                url_path=path,
+                webhook_url=settings.webhook_url,
+                secret_token=webhook_secret,
+                allowed_updates=Update.ALL_TYPES,
+            )
+        else:
+            log.info("polling %s for updates", urlsplit(settings.api_base_url).netloc)
+            app.run_polling(allowed_updates=Update.ALL_TYPES)
+    except InvalidToken:  # its message holds the token: never let it reach a traceback
+        raise ConfigError("Telegram rejected the bot token (revoked or mistyped?); get one from @BotFather") from None

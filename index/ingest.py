@@ -120,8 +120,24 @@ def _store_batches(
     settings = store.settings
     batch: list[Article] = []
 
+    def prepare_all() -> list[PreparedArticle]:
+        args = (embedder, extractor, settings.chunk_tokens, settings.overlap_sentences)
+        try:
+            return _prepare_batch(batch, *args, bar)
+        except Exception:  # noqa: BLE001 - find the article at fault, keep the others
+            log.debug("batch failed; preparing its articles one by one", exc_info=True)
+        prepared = []
+        for article in batch:
+            try:
+                prepared.extend(_prepare_batch([article], *args, bar))
+            except Exception as e:  # noqa: BLE001 - reported as skipped, with the reason
+                log.warning("skipped %s: %s", article.origin, e, exc_info=log.isEnabledFor(logging.DEBUG))
+                report.skipped.append(Skipped(article.origin, f"could not be processed: {type(e).__name__}: {e}"))
+                bar.update(1)
+        return prepared
+
     def flush() -> None:
-        prepared = _prepare_batch(batch, embedder, extractor, settings.chunk_tokens, settings.overlap_sentences, bar)
+        prepared = prepare_all()
         states = {p.article.id: store.article_state(p.article) for p in prepared}
         store.apply(prepared)
         for p in prepared:
@@ -254,9 +270,8 @@ def reembed(
     final = Path(settings.data_dir)
     staging = final.with_name(final.name + ".rebuild")
     old = final.with_name(final.name + ".old")
-    for stale in (staging,):
-        if stale.exists():
-            shutil.rmtree(stale)
+    if staging.exists():  # left by an interrupted re-embed
+        shutil.rmtree(staging)
     total = store.stats().articles
     new_store = Store.open(settings.with_(data_dir=staging))
     report = IngestReport()

@@ -34,10 +34,11 @@ from pathlib import Path
 from .errors import FetchError, InputError
 from .settings import Settings
 
-__all__ = ["Article", "Skipped", "iter_articles", "load_path", "load_url", "SUPPORTED_SUFFIXES"]
+__all__ = ["Article", "Skipped", "iter_articles", "load_path", "load_url", "clean_text", "SUPPORTED_SUFFIXES"]
 
 SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".jsonl", ".json")
 _META_KEYS = ("id", "title", "url", "date", "source")
+_SURROGATES = re.compile("[\ud800-\udfff]")
 _ID_RE = re.compile(r"[^A-Za-z0-9._-]+")
 _MAX_ID = 48
 _USER_AGENT = "citebot/0.1 (+https://example.invalid/citebot)"
@@ -136,15 +137,18 @@ def _iter_dir(root: Path, settings: Settings) -> Iterator[LoadResult]:
             if path.suffix.lower() not in SUPPORTED_SUFFIXES:
                 yield Skipped(str(path), f"unsupported file type {path.suffix or '(none)'}")
                 continue
-            yield from load_path(path, settings)
+            # ids follow the path below the folder, so 2019/jan/index.txt ≠ 2019/feb/index.txt
+            yield from load_path(path, settings, default_id="-".join(path.relative_to(root).with_suffix("").parts))
 
 
-def load_path(path: Path, settings: Settings | None = None) -> Iterator[LoadResult]:
+def load_path(path: Path, settings: Settings | None = None, default_id: str | None = None) -> Iterator[LoadResult]:
     """Load one file (which may hold many articles, e.g. JSON lines).
 
     Args:
         path: The file.
         settings: Limits; defaults if omitted.
+        default_id: Id (or id prefix for JSON records) when the file gives none; the
+            file name without its extension by default.
 
     Returns:
         An iterator of :class:`Article` / :class:`Skipped`.
@@ -155,8 +159,9 @@ def load_path(path: Path, settings: Settings | None = None) -> Iterator[LoadResu
     if suffix not in SUPPORTED_SUFFIXES:
         yield Skipped(origin, f"unsupported file type {suffix or '(none)'}; use .txt .md .html .json .jsonl")
         return
+    stem = default_id or path.stem
     if suffix == ".jsonl":  # streamed line by line: any size, constant memory
-        yield from _stream_jsonl(path, origin)
+        yield from _stream_jsonl(path, origin, stem)
         return
     try:
         size = path.stat().st_size
@@ -172,7 +177,6 @@ def load_path(path: Path, settings: Settings | None = None) -> Iterator[LoadResu
     except InputError as e:
         yield Skipped(origin, str(e))
         return
-    stem = path.stem
     if suffix == ".json":
         yield from _load_json(text, origin, stem)
         return
@@ -248,7 +252,7 @@ def article_from_html(html: str, default_id: str, origin: str = "", url: str | N
     )
 
 
-def _stream_jsonl(path: Path, origin: str) -> Iterator[LoadResult]:
+def _stream_jsonl(path: Path, origin: str, stem: str) -> Iterator[LoadResult]:
     count = 0
     try:
         with open(path, "rb") as fh:
@@ -266,7 +270,7 @@ def _stream_jsonl(path: Path, origin: str) -> Iterator[LoadResult]:
                     yield Skipped(where, f"invalid JSON: {e.msg}")
                     continue
                 try:
-                    yield article_from_record(item, default_id=path.stem, origin=where)
+                    yield article_from_record(item, default_id=stem, origin=where)
                 except InputError as e:
                     yield Skipped(where, str(e))
     except OSError as e:
@@ -303,7 +307,8 @@ def article_from_record(item: object, default_id: str, origin: str = "") -> Arti
     text = item.get("text")
     if not isinstance(text, str) or not text.strip():
         raise InputError("record has no \"text\"")
-    meta = {k: str(item[k]) for k in _META_KEYS if item.get(k) not in (None, "")}
+    text = clean_text(text)
+    meta = {k: clean_text(str(item[k])) for k in _META_KEYS if item.get(k) not in (None, "")}
     url = meta.get("url")
     # no id and no url: name it by its text, so re-reading the file (even reordered) finds it
     ident = meta.get("id") or (url_id(url) if url else f"{default_id}-{hashlib.sha1(text.encode()).hexdigest()[:10]}")
@@ -361,6 +366,11 @@ def make_id(raw: str) -> str:
     if len(ident) > _MAX_ID:
         ident = ident[: _MAX_ID - 9] + "-" + hashlib.sha1(ident.encode()).hexdigest()[:8]
     return ident
+
+
+def clean_text(text: str) -> str:
+    """Replace lone surrogates (from JSON escapes of broken emoji) without moving offsets."""
+    return _SURROGATES.sub("\ufffd", text)
 
 
 def _split_front_matter(raw: str) -> tuple[dict[str, str], str]:

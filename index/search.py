@@ -23,6 +23,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from .embedding import Embedder
+from .loaders import clean_text
 from .settings import SearchMode
 from .store import STOPWORDS, Store
 
@@ -97,7 +98,7 @@ class Searcher:
         Returns:
             Hits, best first.
         """
-        query = query.strip()
+        query = clean_text(query).strip()
         if not query or k <= 0:
             return []
         qvec = self.embedder.encode([query])[0]

@@ -15,6 +15,10 @@ def _assert_citations_are_exact(engine, answer):
     numbers = {c.n for c in answer.citations}
     for line in answer.lines:
         assert set(line.citations) <= numbers
+        quoted = line.text.split("“", 1)[1].rstrip("”") if "“" in line.text else line.text
+        for n in line.citations:  # the cited passage holds the line's words
+            passage = " ".join(answer.citations[n - 1].passage.split())
+            assert " ".join(quoted.strip("…").split()) in passage
     for c in answer.citations:
         article = engine.store.article_text(c.article_id)
         assert article[c.start:c.end] == c.passage
@@ -115,3 +119,12 @@ def test_example_questions_come_from_the_corpus_and_are_answerable(seed_engine):
     assert len(examples) == 2
     for q in examples:
         assert seed_engine.ask(q).found, q
+
+
+def test_a_quote_longer_than_a_passage_is_cited_only_where_the_passage_holds_it(make_engine, tmp_path):
+    sentences = " ".join(f"Point number {k} is that the harbour needs dredging before winter storms arrive." for k in range(14))
+    (tmp_path / "long.txt").write_text(f"Harbour plan\n\nMayor Jane Doe spoke on Monday.\n\n\u201c{sentences}\u201d Doe said.\n")
+    engine = make_engine("longquote", tmp_path / "long.txt")
+    answer = engine.ask("What did Jane Doe say about dredging?")
+    assert answer.found and answer.kind == "person_said"
+    _assert_citations_are_exact(engine, answer)

@@ -120,3 +120,13 @@ def test_jsonl_streams_past_the_file_size_limit(tmp_path):
             fh.write(json.dumps({"id": f"n{i}", "text": f"Story number {i}. " + "filler " * 20}) + "\n")
     articles, skipped = _load(f, max_file_bytes=1000)
     assert len(articles) == 300 and not skipped
+
+
+def test_files_in_subfolders_get_ids_from_their_path(tmp_path):
+    for month in ("jan", "feb"):
+        (tmp_path / "2019" / month).mkdir(parents=True)
+        (tmp_path / "2019" / month / "index.txt").write_text(f"News of {month}\n\nSomething happened in {month}.\n")
+    (tmp_path / "top.txt").write_text("Top\n\nText.\n")
+    articles, skipped = _load(tmp_path)
+    assert not skipped
+    assert sorted(a.id for a in articles) == ["2019-feb-index", "2019-jan-index", "top"]
