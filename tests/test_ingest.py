@@ -25,11 +25,10 @@ from .conftest import LEE, ROOT, SEED_ID, SEEDS
 
 
 def _consistent(store: Store) -> None:
-    stats = store.stats()
-    assert stats.index_vectors == stats.chunks
+    """The vector index, the catalogue and the BM25 index hold exactly the same chunk ids."""
     ids = {r[0] for r in sqlite3.connect(store.path).execute("SELECT id FROM chunks")}
     fts = {r[0] for r in sqlite3.connect(store.path).execute("SELECT rowid FROM chunks_fts")}
-    assert ids == fts
+    assert {int(i) for i in store._vindex.ids()} == ids == fts
 
 
 def test_reingest_unchanged_changes_nothing(store, embedder):
@@ -143,13 +142,23 @@ def test_killed_ingest_process_leaves_a_usable_store(tmp_path):
             if gen and int(gen[0]) >= 2:
                 break
             time.sleep(0.02)
+        assert proc.poll() is None, "ingest finished before it could be interrupted"
         proc.send_signal(signal.SIGKILL)
     finally:
         proc.wait()
+    assert proc.returncode == -signal.SIGKILL
     settings = Settings(data_dir=data, quotes=False)
     store = Store.open(settings)
     committed = store.stats().articles
-    assert 0 < committed <= 50
+    assert 0 < committed < 50
+    _consistent(store)
+    store.close()
+    # the next run resumes: committed articles are unchanged, the rest are added
+    store = Store.open(settings)
+    from index.embedding import load_embedder
+
+    resumed = ingest(store, load_embedder(), [LEE])
+    assert (len(resumed.unchanged), len(resumed.added)) == (committed, 50 - committed)
     _consistent(store)
     store.close()
 

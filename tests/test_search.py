@@ -42,8 +42,9 @@ def test_names_in_the_query_rank_passages_that_contain_them_first(corpus_engine)
 def test_modes_differ_and_lexical_finds_rare_exact_words(corpus_engine):
     lexical = corpus_engine.search("Habbush", k=3, mode="lexical")
     assert lexical and "Habbush" in lexical[0].text
-    dense = corpus_engine.search("Habbush", k=3, mode="dense")
-    assert [h.chunk_id for h in dense] != [h.chunk_id for h in lexical] or "Habbush" in dense[0].text
+    assert all("habbush" in h.text.lower() for h in lexical)  # lexical returns only real matches
+    hybrid = corpus_engine.search("What did Habbush say?", k=1)
+    assert "Habbush" in hybrid[0].text
     assert corpus_engine.search("the of and", k=3, mode="lexical") == []
 
 
