@@ -354,10 +354,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     parser = build_parser()
     args = parser.parse_args(argv)
-    level_name = None
+    level_name = None  # the terminal commands log warnings only; the bot logs at its level
     if args.command in ("serve", "run"):
         try:
-            level_name = _settings(args).log_level
+            settings = _settings(args)
+            if args.command == "serve" or settings.telegram_token:
+                level_name = settings.log_level
         except CitebotError:
             level_name = "INFO"  # the command itself reports the bad setting
     _configure_logging(args.verbose, args.quiet, level_name)
