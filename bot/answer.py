@@ -308,7 +308,7 @@ class Engine:
     def __init__(self, settings: BotSettings, *, store: Store | None = None, embedder: Embedder | None = None) -> None:
         self.settings = settings
         self.store = store or Store.open(settings.index)
-        self.embedder = embedder or load_embedder(settings.index.model, settings.index.batch_size, settings.index.torch_threads)
+        self.embedder = embedder or load_embedder(settings.index.model, settings.index.batch_size, settings.index.threads)
         self.searcher = Searcher(self.store, self.embedder)
         self._extractor: QuoteExtractor | None = None
         self._ingest_lock = threading.Lock()

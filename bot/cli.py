@@ -235,7 +235,7 @@ def cmd_rebuild(args: argparse.Namespace) -> int:
     settings = _settings(args)
     if args.reembed:
         store = Store.open(settings.index, allow_model_mismatch=True)
-        embedder = load_embedder(settings.index.model, settings.index.batch_size, settings.index.torch_threads)
+        embedder = load_embedder(settings.index.model, settings.index.batch_size, settings.index.threads)
         extractor = QuoteExtractor(settings.index.spacy_model) if settings.index.quotes else None
         store, report = reembed(store, embedder, extractor=extractor, progress=_progress(args))
         with store:

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import ConfigError
-from .settings import DEFAULT_BATCH_SIZE, DEFAULT_MODEL, DEFAULT_TORCH_THREADS
+from .settings import DEFAULT_BATCH_SIZE, DEFAULT_MODEL, DEFAULT_THREADS
 
 __all__ = ["Embedder", "load_embedder", "resolve_model_path"]
 
@@ -71,11 +71,11 @@ class Embedder:
     Args:
         model: Model setting (see :func:`resolve_model_path`).
         batch_size: Texts per forward pass.
-        threads: Torch threads for this process (0 leaves torch's default).
+        threads: Torch and FAISS threads for this process (0 leaves their defaults).
     """
 
     def __init__(
-        self, model: str = DEFAULT_MODEL, batch_size: int = DEFAULT_BATCH_SIZE, threads: int = DEFAULT_TORCH_THREADS
+        self, model: str = DEFAULT_MODEL, batch_size: int = DEFAULT_BATCH_SIZE, threads: int = DEFAULT_THREADS
     ) -> None:
         import torch
         from sentence_transformers import SentenceTransformer
@@ -84,6 +84,9 @@ class Embedder:
         hf_logging.disable_progress_bar()  # "Loading weights" bars on every start
         if threads > 0:
             torch.set_num_threads(threads)
+            import faiss
+
+            faiss.omp_set_num_threads(threads)
 
         self.name = model
         self.batch_size = batch_size
@@ -133,7 +136,7 @@ class Embedder:
 
 @functools.lru_cache(maxsize=4)
 def load_embedder(
-    model: str = DEFAULT_MODEL, batch_size: int = DEFAULT_BATCH_SIZE, threads: int = DEFAULT_TORCH_THREADS
+    model: str = DEFAULT_MODEL, batch_size: int = DEFAULT_BATCH_SIZE, threads: int = DEFAULT_THREADS
 ) -> Embedder:
     """An :class:`Embedder`, loaded once per process for each (model, batch size, threads)."""
     return Embedder(model, batch_size, threads)

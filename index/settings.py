@@ -44,12 +44,16 @@ DEFAULT_CHUNK_TOKENS = 128
 #: Sentences repeated at the start of the next chunk.
 DEFAULT_OVERLAP_SENTENCES = 1
 DEFAULT_BATCH_SIZE = 32
-#: Threads torch may use. One: with a second busy process on 2 cores, 2 threads made a
-#: query embedding 35× slower (OpenMP spin-waits); see README "Speed".
-DEFAULT_TORCH_THREADS = 1
+#: Threads for torch and FAISS. One: single queries are faster with one thread (FAISS
+#: flat search over 100k vectors: 6.0 ms vs 14.8 ms with 2; bench/bench_scale.py), and
+#: with a second busy process on 2 cores, 2 torch threads made a query embedding ~35×
+#: slower (OpenMP spin-waits). Bulk ingest can set 0 (all cores).
+DEFAULT_THREADS = 1
 #: Up to this many chunks ``auto`` keeps an exact (flat) index; above it, IVF + SQ8.
-DEFAULT_FLAT_LIMIT = 200_000
-DEFAULT_IVF_NPROBE = 16
+#: Flat search passes ~3 ms a query near 50k vectors on 2 cores (bench/bench_scale.py).
+DEFAULT_FLAT_LIMIT = 50_000
+#: recall@10 vs exact: 0.95 at 100k, 0.98 at 1M vectors, p50 0.2–0.6 ms (bench_scale).
+DEFAULT_IVF_NPROBE = 32
 #: Reciprocal-rank-fusion constant.
 DEFAULT_RRF_K = 60
 #: How hybrid search fuses dense and lexical results.
@@ -81,7 +85,7 @@ class Settings:
         chunk_tokens: Maximum chunk length in model tokens.
         overlap_sentences: Sentences shared by consecutive chunks.
         batch_size: Embedding batch size.
-        torch_threads: Threads for the embedding model (0: torch's default, all cores).
+        threads: Threads for the embedding model and FAISS search (0: their default, all cores).
         index_type: ``auto`` (flat, then IVF-SQ8 above ``flat_limit`` chunks), ``flat``,
             ``hnsw`` or ``ivf-sq8``.
         flat_limit: Chunk count up to which ``auto`` stays exact.
@@ -104,7 +108,7 @@ class Settings:
     chunk_tokens: int = DEFAULT_CHUNK_TOKENS
     overlap_sentences: int = DEFAULT_OVERLAP_SENTENCES
     batch_size: int = DEFAULT_BATCH_SIZE
-    torch_threads: int = DEFAULT_TORCH_THREADS
+    threads: int = DEFAULT_THREADS
     index_type: IndexType = "auto"
     flat_limit: int = DEFAULT_FLAT_LIMIT
     ivf_nprobe: int = DEFAULT_IVF_NPROBE
