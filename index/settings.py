@@ -50,8 +50,8 @@ DEFAULT_BATCH_SIZE = 32
 #: slower (OpenMP spin-waits). Bulk ingest can set 0 (all cores).
 DEFAULT_THREADS = 1
 #: Up to this many chunks ``auto`` keeps an exact (flat) index; above it, IVF + SQ8.
-#: Flat search passes ~3 ms a query near 50k vectors on 2 cores (bench/bench_scale.py).
-DEFAULT_FLAT_LIMIT = 50_000
+#: Flat search: 2.6 ms a query at 25k vectors, 4.3 ms at 50k (one thread; bench_scale.py).
+DEFAULT_FLAT_LIMIT = 25_000
 #: recall@10 vs exact: 0.95 at 100k, 0.98 at 1M vectors, p50 0.2–0.6 ms (bench_scale).
 DEFAULT_IVF_NPROBE = 32
 #: Reciprocal-rank-fusion constant.
