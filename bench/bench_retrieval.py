@@ -20,7 +20,10 @@ de-duplicated in rank order; recall@k = the gold article is among the first k di
 articles; MRR = mean of 1/rank of the gold article (0 when absent from the 50 passages).
 *Passage level* (news): rank of the first passage containing the support.
 
-Rows "index: <mode>" are citebot's own ``Searcher`` with this tree's default settings.
+Rows "index: <mode>" are citebot's own ``Searcher`` with this tree's default settings
+(exact flat index). Rows "… [ivf-sq8, nprobe N]" (``--ivf-check``) run the same store
+rebuilt with ``Store.rebuild_index("ivf-sq8")``, to see what the approximate index costs
+in retrieval quality.
 Rows "hybrid, <variant>" are the same ``Searcher`` in hybrid mode with some fusion
 settings changed (``Settings.with_``; ``fusion`` weighted/rrf, ``lexical_weight``,
 ``rrf_k``, ``name_boost``), to find better defaults; variants naming settings that this
@@ -143,13 +146,14 @@ def summarize(ranks: list[int | None]) -> dict:
     }
 
 
-def evaluate(store, searcher, embedder, items: list[dict], variants: bool, passage: bool) -> dict:
+def evaluate(store, searcher, embedder, items: list[dict], variants: bool, passage: bool,
+             modes=("dense", "lexical", "hybrid"), suffix: str = "") -> dict:
     """items: {"query", "gold", "support"?}. Returns ranks per retriever and level."""
     from index import Searcher
 
     qvecs = embedder.encode([it["query"] for it in items])
     runs: list[tuple[str, str, Searcher, str | None]] = [
-        (f"index: {m}", m, searcher, None) for m in ("dense", "lexical", "hybrid")
+        (f"index: {m}{suffix}", m, searcher, None) for m in modes
     ]
     if variants:
         for v, (settings, patch) in active_variants(store.settings).items():
@@ -201,6 +205,23 @@ def wiki_task(args, embedder) -> tuple[str, dict]:
     secs = time.perf_counter() - t0
     stats = store.stats()
     store.close()
+    nprobes = [int(x) for x in args.ivf_check.split(",") if x.strip()] if args.ivf_check else []
+    if nprobes:
+        # the same store with citebot's approximate index (Store.rebuild_index), per nprobe
+        tmp = Path(tempfile.mkdtemp(prefix="heldout-ivf-", dir=bc.OUT))
+        try:
+            shutil.copytree(HELDOUT_STORE, tmp, dirs_exist_ok=True)
+            s_ivf = Store.open(Settings(data_dir=tmp, index_type="ivf-sq8"))
+            s_ivf.rebuild_index("ivf-sq8")
+            s_ivf.close()
+            for p in nprobes:
+                s_ivf = Store.open(Settings(data_dir=tmp, index_type="ivf-sq8", ivf_nprobe=p))
+                r = evaluate(s_ivf, Searcher(s_ivf, embedder), embedder, items, variants=False, passage=False,
+                             modes=("dense", "hybrid"), suffix=f" [ivf-sq8, nprobe {p}]")
+                res["ranks"].update(r["ranks"])
+                s_ivf.close()
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
     rows, summ = table(res, "article")
     lines = [
         f"#### Wikipedia held-out last sentence ({len(items)} queries, article level)\n",
@@ -279,6 +300,9 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0, help="sample seed (default 0)")
     ap.add_argument("--news", action="store_true", help="also run the news-questions task (bench/data/)")
     ap.add_argument("--news-only", action="store_true", help="run only the news-questions task")
+    ap.add_argument("--ivf-check", default="16,32", metavar="NPROBES",
+                    help="also run dense/hybrid on the held-out store rebuilt as ivf-sq8 with these nprobe values "
+                         "(default 16,32; '' skips)")
     ap.add_argument("--no-variants", action="store_true", help="only the index's own three modes (no hybrid variants)")
     ap.add_argument("--json", metavar="PATH", help="also save the results as JSON")
     args = ap.parse_args()

@@ -32,8 +32,11 @@ disk instead.
 **Memory.** Each (size, type) runs in its own child process. *RSS Δ* = RSS after the
 build with the input array freed (``malloc_trim``) minus RSS before the vectors were
 made: the live memory of the index (plus the text list for ``naive``). *serialized* =
-``faiss.serialize_index`` size (``VectorIndex.memory_bytes``). *peak* = ru_maxrss of the
-child (input array + index + build temporaries).
+``faiss.serialize_index`` size (``VectorIndex.memory_bytes``). *RSS Δ reloaded* = the same
+after replacing the index by ``deserialize(serialize(index))``, as a process that opens
+the snapshot has it (FAISS grows its lists by doubling while adding, so a freshly built
+IVF/HNSW index holds slack). *peak* = VmHWM of the child (input array + index + build
+temporaries).
 
 **End-to-end Store** (``--store-size``, default 100,000 chunks): copies of the real
 articles (same texts, offsets and chunk structure; vectors generated as above) written
@@ -312,6 +315,17 @@ def phase_index(args: dict) -> dict:
     faiss.omp_set_num_threads(default_threads)
     out["runs"] = runs
     out["serialized_bytes"] = int(faiss.serialize_index(index).nbytes) if kind == "naive" else vi.memory_bytes()
+    if kind != "naive":
+        # what a process that reads the snapshot holds: no growth slack in the lists
+        del res
+        bc.trim_heap()
+        buf = faiss.serialize_index(vi._index)
+        vi._index = None
+        bc.trim_heap()
+        vi._index = faiss.deserialize_index(buf)
+        del buf
+        bc.trim_heap()
+        out["rss_delta_reloaded_mb"] = bc.rss_mb() - rss0
     return out
 
 
@@ -549,7 +563,9 @@ def main() -> None:
         for run in r["runs"]:
             rows.append([label(r["n"]), r["kind"] + (f" (nlist {r['nlist']})" if "nlist" in r else ""), run["param"],
                          run["threads"], r["build_s"], run["n"], run["p50_ms"], run["p95_ms"], run["recall@10"],
-                         r["serialized_bytes"] / r["n"], r["rss_delta_mb"] * 2**20 / r["n"], r["peak_rss_mb"]])
+                         r["serialized_bytes"] / r["n"], r["rss_delta_mb"] * 2**20 / r["n"],
+                         r["rss_delta_reloaded_mb"] * 2**20 / r["n"] if "rss_delta_reloaded_mb" in r else None,
+                         r["peak_rss_mb"]])
     neigh_rows = [["real chunks (all)", f"{R:,}", float(np.percentile(nn_real, 10)), target,
                    float(np.percentile(nn_real, 90)), "", "", ""]]
     for n in sorted(neigh):
@@ -565,7 +581,8 @@ def main() -> None:
         if not c or not nv:
             continue
         for nrun in nv["runs"]:
-            cruns = [x for x in c["runs"] if x["threads"] == nrun["threads"] and x["param"] in ("", "nprobe=16")]
+            cruns = [x for x in c["runs"] if x["threads"] == nrun["threads"]
+                     and x["param"] in ("", f"nprobe={Settings().ivf_nprobe}")]
             if not cruns:
                 continue
             crun = cruns[0]
@@ -602,14 +619,15 @@ def main() -> None:
         f"queries: {args.queries} held-out last sentences (embedded once); {args.slow_queries} for flat/naive at ≥ 500k; "
         "single-query calls, k=10, embedding excluded; 50 warm-up calls first",
         "memory: each (size, type) in its own child process; RSS Δ = live index memory (input array freed); "
-        "peak = ru_maxrss of that child",
+        "peak = VmHWM of that child; RSS Δ reloaded = after `deserialize(serialize(index))` (as read from a snapshot)",
         f"citebot settings: flat_limit {flat_limit:,}, ivf_nprobe {Settings().ivf_nprobe}; IVF nlist = 4·√n "
         "(index/vectors.py), training sample ≤ 256·nlist",
         f"total wall time {time.perf_counter() - t_all:.0f}s",
     ]
     out = [bc.header_block("bench_scale — vector index at scale", hw, "1 build per (size, type); latency over the queries", extra)]
     out.append(bc.md_table(["size", "type", "param", "FAISS threads", "build s", "queries", "p50 ms", "p95 ms", "recall@10",
-                            "bytes/vec (serialized)", "bytes/vec (RSS Δ)", "peak RSS MiB"], rows))
+                            "bytes/vec (serialized)", "bytes/vec (RSS Δ)", "bytes/vec (RSS Δ reloaded)", "peak RSS MiB"],
+                           rows))
     out.append("\nNeighbour structure (cosines; synthetic sets vs real): nearest other vector of 1,000 members; "
                "queries' exact top-1 and top-10 similarity and their gap:\n")
     out.append(bc.md_table(["set", "vectors", "NN cos p10", "NN cos p50", "NN cos p90", "query top-1 p50",
