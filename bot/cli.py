@@ -73,6 +73,16 @@ def _emit(obj: object, out: TextIO) -> None:
     out.flush()
 
 
+def _print_records(args: argparse.Namespace, records: list, render: Callable[[list], str]) -> int:
+    """One JSON object per record with --json, else the rendered text."""
+    if args.json:
+        for record in records:
+            _emit(asdict(record), sys.stdout)
+    else:
+        print(render(records))
+    return 0
+
+
 # -- commands ----------------------------------------------------------------------------
 def cmd_ingest(args: argparse.Namespace) -> int:
     from .terminal import render_report
@@ -178,12 +188,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 
     with _store(args) as store:
         articles = store.articles(limit=args.limit)
-    if args.json:
-        for a in articles:
-            _emit(asdict(a), sys.stdout)
-    else:
-        print(render_articles(articles))
-    return 0
+    return _print_records(args, articles, render_articles)
 
 
 def cmd_stats(args: argparse.Namespace) -> int:
@@ -191,11 +196,7 @@ def cmd_stats(args: argparse.Namespace) -> int:
 
     with _store(args) as store:
         stats = store.stats()
-    if args.json:
-        _emit(asdict(stats), sys.stdout)
-    else:
-        print(render_stats(stats))
-    return 0
+    return _print_records(args, [stats], lambda records: render_stats(records[0]))
 
 
 def cmd_remove(args: argparse.Namespace) -> int:
@@ -219,12 +220,7 @@ def cmd_quotes(args: argparse.Namespace) -> int:
     else:
         with _store(args) as store:
             quotes = store.quotes(article_id=args.article)
-    if args.json:
-        for q in quotes:
-            _emit(asdict(q), sys.stdout)
-    else:
-        print(render_quotes(quotes))
-    return 0
+    return _print_records(args, quotes, render_quotes)
 
 
 def cmd_rebuild(args: argparse.Namespace) -> int:
