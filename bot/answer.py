@@ -497,16 +497,32 @@ class Engine:
                 keep = [(s, x) for s, x in scored if s >= max(self.settings.min_topic_score, best - 0.15)]
             else:
                 keep = scored
-            keep = keep[: self.settings.max_answer_sentences]
+            keep = keep[: self.settings.max_answer_sentences - 1]
             if keep:
                 cites = _Citations()
                 lines = []
+                spans = []
                 for i, (score, quote) in enumerate(keep):
                     chunk = self._chunk_holding(quote, [])
                     shown, span = _quote_part(quote, chunk)
                     n = cites.cite(chunk, score, span)
+                    spans.append((quote.article_id, quote.start, quote.end))
                     text = f"“{shown}”"
                     lines.append(AnswerLine(f"{_speaker_phrase(quote)} said: {text}" if i == 0 else f"Also: {text}", (n,)))
+                # Reported speech often carries the point ("Labor must act, Brown said."): add the
+                # best attributing sentence about the person when it is not one of the quotes.
+                reported = self._general(
+                    ParsedQuestion("person_said", q.text, f"{q.person} {topic or ''}".strip(), q.person, topic),
+                    kind="person_said", must=q.person, attributing=True,
+                )
+                if reported.found:
+                    cite = reported.citations[reported.lines[0].citations[0] - 1]
+                    start, end = cite.highlights[0]
+                    if not any(a == cite.article_id and st < end and en > start for a, st, en in spans):
+                        chunk = self.store.chunk(cite.chunk_id)
+                        if chunk is not None:
+                            n = cites.cite(chunk, cite.score, (start, end))
+                            lines.append(AnswerLine(reported.lines[0].text, (n,)))
                 return Answer(q.text, "person_said", True, tuple(lines), cites.build(), tuple(x for _, x in keep))
         # Not quoted (or not on this topic): reported speech about the person may answer.
         focus = f"{q.person} {q.topic or ''}".strip()
@@ -528,6 +544,7 @@ class Engine:
         qvec: np.ndarray | None = None,
         hits: list[Hit] | None = None,
         must: str | None = None,
+        attributing: bool = False,
     ) -> Answer:
         if qvec is None:
             qvec = self.embedder.encode([q.focus])[0]
@@ -569,7 +586,7 @@ class Engine:
                     score -= _ANSWER_TYPE_PENALTY
                 if title and title in text and len(text) < len(title) + 60:
                     continue  # the headline again (share boxes, "more from"): not an answer
-                if kind == "who_said":
+                if kind == "who_said" or attributing:
                     if not _REPORTING.search(s.text):
                         continue  # "who said …" is answered only by a sentence that attributes
                     score += _REPORTING_BONUS
