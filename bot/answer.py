@@ -391,7 +391,9 @@ class Engine:
         speakers = self.store.speakers()
         if speakers:
             speaker = speakers[0][0]
-            quote = next((q for q in self.store.quotes(speaker) if len(q.text.split()) >= 6), None)
+            quotes = [q for q in self.store.quotes(speaker) if len(q.text.split()) >= 6]
+            # a quote that opens a sentence reads best as a prompt ("All we know is …")
+            quote = next((q for q in quotes if q.text[:1].isupper()), quotes[0] if quotes else None)
             if quote is not None:
                 words = quote.text.split()[:7]
                 out.append(f"Who said “{' '.join(words).rstrip(',.;:')}…”?")
