@@ -26,6 +26,9 @@ from .settings import DEFAULT_BATCH_SIZE, DEFAULT_MODEL, DEFAULT_THREADS
 
 __all__ = ["Embedder", "load_embedder", "resolve_model_path"]
 
+#: From this many texts an encode call is bulk work (ingest) and uses every core.
+_BULK_TEXTS = 64
+
 log = logging.getLogger(__name__)
 
 # Never reach for a model hub at run time: this runs on air-gapped servers.
@@ -71,7 +74,8 @@ class Embedder:
     Args:
         model: Model setting (see :func:`resolve_model_path`).
         batch_size: Texts per forward pass.
-        threads: Torch and FAISS threads for this process (0 leaves their defaults).
+        threads: Torch and FAISS threads for this process (0 leaves their defaults);
+            bulk encodes (ingest batches) use every core.
     """
 
     def __init__(
@@ -90,6 +94,7 @@ class Embedder:
 
         self.name = model
         self.batch_size = batch_size
+        self.threads = threads
         path = resolve_model_path(model)
         try:
             self._model = SentenceTransformer(str(path), device="cpu")
@@ -112,13 +117,22 @@ class Embedder:
         """
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        vectors = self._model.encode(
-            list(texts),
-            batch_size=self.batch_size,
-            normalize_embeddings=True,
-            convert_to_numpy=True,
-            show_progress_bar=progress,
-        )
+        import torch
+
+        bulk = len(texts) >= _BULK_TEXTS and self.threads > 0
+        if bulk:  # ingest-sized work: all cores pay off; queries stay on self.threads
+            torch.set_num_threads(os.cpu_count() or 1)
+        try:
+            vectors = self._model.encode(
+                list(texts),
+                batch_size=self.batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=progress,
+            )
+        finally:
+            if bulk:
+                torch.set_num_threads(self.threads)
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
