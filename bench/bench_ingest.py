@@ -134,6 +134,22 @@ def phase_ingest(args: dict) -> dict:
     embedder.encode = timers.wrap("embed", embedder.encode)
     if extractor is not None:
         extractor.extract = timers.wrap("quotes", extractor.extract)
+        if hasattr(extractor, "extract_many"):  # a generator: time each step, not its creation
+            orig_many = extractor.extract_many
+
+            def timed_many(*a, **kw):
+                it = orig_many(*a, **kw)
+                while True:
+                    t = time.perf_counter()
+                    try:
+                        item = next(it)
+                    except StopIteration:
+                        timers.add("quotes", time.perf_counter() - t)
+                        return
+                    timers.add("quotes", time.perf_counter() - t)
+                    yield item
+
+            extractor.extract_many = timed_many
     store.apply = timers.wrap("store", store.apply)
     store.save = timers.wrap("store", store.save)
     store.maybe_migrate = timers.wrap("store", store.maybe_migrate)

@@ -74,8 +74,8 @@ class Embedder:
     Args:
         model: Model setting (see :func:`resolve_model_path`).
         batch_size: Texts per forward pass.
-        threads: Torch and FAISS threads for this process (0 leaves their defaults);
-            bulk encodes (ingest batches) use every core.
+        threads: Torch threads for queries (0 leaves torch's default); bulk encodes
+            (ingest batches) use every core.
     """
 
     def __init__(
@@ -88,9 +88,6 @@ class Embedder:
         hf_logging.disable_progress_bar()  # "Loading weights" bars on every start
         if threads > 0:
             torch.set_num_threads(threads)
-            import faiss
-
-            faiss.omp_set_num_threads(threads)
 
         self.name = model
         self.batch_size = batch_size

@@ -131,7 +131,8 @@ class Searcher:
         hits = []
         for cid, rec in records.items():
             sim = float(sims.get(cid, 0.0))
-            matched = sum(1 for x in folded_names if x in _fold(rec.text)) if names else 0
+            folded = _fold(rec.text) if names else ""
+            matched = sum(1 for x in folded_names if x in folded)
             name_frac = matched / len(names) if names else 0.0
             if mode == "dense":
                 score = sim
@@ -177,6 +178,8 @@ def query_names(query: str) -> list[str]:
 
 def _fold(text: str) -> str:
     """Lower-case, strip accents, unify apostrophes and dashes, for containment tests."""
-    text = unicodedata.normalize("NFKD", text)
-    text = "".join(c for c in text if not unicodedata.combining(c))
-    return text.replace("’", "'").replace("‘", "'").replace("–", "-").replace("—", "-").lower()
+    if not text.isascii():  # ASCII has no accents, curly quotes or dashes to unify
+        text = unicodedata.normalize("NFKD", text)
+        text = "".join(c for c in text if not unicodedata.combining(c))
+        text = text.replace("’", "'").replace("‘", "'").replace("–", "-").replace("—", "-")
+    return text.lower()

@@ -44,10 +44,9 @@ DEFAULT_CHUNK_TOKENS = 128
 #: Sentences repeated at the start of the next chunk.
 DEFAULT_OVERLAP_SENTENCES = 1
 DEFAULT_BATCH_SIZE = 32
-#: Threads for torch and FAISS. One: single queries are faster with one thread (FAISS
-#: flat search over 100k vectors: 6.0 ms vs 14.8 ms with 2; bench/bench_scale.py), and
-#: with a second busy process on 2 cores, 2 torch threads made a query embedding ~35×
-#: slower (OpenMP spin-waits). Bulk ingest can set 0 (all cores).
+#: Torch threads for query embeddings. One: with a second busy process on 2 cores, 2
+#: threads made a query embedding ~35× slower (OpenMP spin-waits). Ingest batches use
+#: every core anyway, and FAISS searches always run on one thread (index/vectors.py).
 DEFAULT_THREADS = 1
 #: Up to this many chunks ``auto`` keeps an exact (flat) index; above it, IVF + SQ8.
 #: Flat search: 2.6 ms a query at 25k vectors, 4.3 ms at 50k (one thread; bench_scale.py).
@@ -85,7 +84,7 @@ class Settings:
         chunk_tokens: Maximum chunk length in model tokens.
         overlap_sentences: Sentences shared by consecutive chunks.
         batch_size: Embedding batch size.
-        threads: Threads for the embedding model and FAISS search (0: their default, all cores).
+        threads: Torch threads for query embeddings (0: torch's default, all cores).
         index_type: ``auto`` (flat, then IVF-SQ8 above ``flat_limit`` chunks), ``flat``,
             ``hnsw`` or ``ivf-sq8``.
         flat_limit: Chunk count up to which ``auto`` stays exact.

@@ -427,6 +427,7 @@ class Store:
             self._vindex = VectorIndex.build(kind, dim, vectors, ids, self.settings.ivf_nprobe)
             for ids, vectors in batches:
                 self._vindex.add(vectors, ids)
+            self._vindex.compact()
         self._gen = self.generation
         with self._write_lock:
             self._set_meta("index_type", self._vindex.kind)
@@ -527,8 +528,6 @@ class Store:
             return []
         with self._write_lock:
             db = self._writer
-            new_ids: list[int] = []
-            new_vectors: list[np.ndarray] = []
             replaced: list[str] = []
             try:
                 db.execute("BEGIN IMMEDIATE")
@@ -579,8 +578,6 @@ class Store:
                              q.speaker, q.canonical_speaker, q.role, q.cue,
                              None if qvec is None else np.asarray(qvec, dtype=np.float32).tobytes()),
                         )
-                    new_ids.extend(chunk_ids)
-                    new_vectors.append(prep.vectors)
                 db.execute("COMMIT")
             except BaseException:
                 if db.in_transaction:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 from dataclasses import dataclass
 
 logging.getLogger("faiss.loader").setLevel(logging.WARNING)  # it logs every CPU probe at INFO
@@ -70,11 +71,17 @@ class VectorIndex:
     @classmethod
     def build(cls, kind: str, dim: int, vectors: np.ndarray, ids: np.ndarray, nprobe: int = 16) -> VectorIndex:
         """Build an index of ``kind`` over ``vectors`` (training IVF on them)."""
+        faiss.omp_set_num_threads(os.cpu_count() or 1)  # building: every core helps
         self = cls(kind, dim, nprobe)
         if kind == "ivf-sq8":
             self._index = self._train_ivf(dim, vectors)
         self.add(vectors, ids)
         return self
+
+    def compact(self) -> None:
+        """Drop the slack FAISS leaves in grown inverted lists (~30% RSS after a 1M build)."""
+        if self._index is not None and self.kind != "flat":
+            self._index = faiss.deserialize_index(faiss.serialize_index(self._index))
 
     @staticmethod
     def _train_ivf(dim: int, sample: np.ndarray):
@@ -118,6 +125,10 @@ class VectorIndex:
             return []
         if self.kind == "ivf-sq8":
             self._index.nprobe = self.nprobe
+        # One query gains nothing from OpenMP threads but wake-up latency (flat 100k: 6 ms
+        # with one, 14 ms with two; far worse under load). The setting is per calling
+        # thread in libgomp, so it is made here, where the bot's worker threads call in.
+        faiss.omp_set_num_threads(1)
         scores, ids = self._index.search(np.ascontiguousarray(query.reshape(1, -1), dtype=np.float32), k)
         return [DenseHit(int(i), float(s)) for s, i in zip(scores[0], ids[0], strict=True) if i >= 0]
 
