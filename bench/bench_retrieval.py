@@ -79,7 +79,8 @@ class patched_names:
         if self.patch != "names-no-stopwords":
             return self
         import index.search as search_mod
-        from index.store import _STOPWORDS
+
+        _STOPWORDS = stopwords()
 
         self.mod, self.orig = search_mod, search_mod.query_names
         orig = self.orig
@@ -93,6 +94,13 @@ class patched_names:
     def __exit__(self, *exc) -> None:
         if self.patch == "names-no-stopwords":
             self.mod.query_names = self.orig
+
+
+def stopwords() -> frozenset:
+    """The store's lexical stop words (``STOPWORDS``, formerly ``_STOPWORDS``)."""
+    import index.store as store_mod
+
+    return getattr(store_mod, "STOPWORDS", None) or getattr(store_mod, "_STOPWORDS", frozenset())
 
 
 def active_variants(settings) -> dict[str, tuple[object, str | None]]:
@@ -110,8 +118,8 @@ def active_variants(settings) -> dict[str, tuple[object, str | None]]:
 def spurious_names(queries: list[str]) -> float:
     """Share of queries whose extracted names include a stop word (e.g. "He", "It")."""
     from index.search import query_names
-    from index.store import _STOPWORDS
 
+    _STOPWORDS = stopwords()
     bad = sum(1 for q in queries if any(n.lower().strip("’'") in _STOPWORDS for n in query_names(q)))
     return bad / max(len(queries), 1)
 

@@ -424,7 +424,16 @@ class Store:
         else:
             batches = self._iter_all_vectors()
             ids, vectors = next(batches)
-            self._vindex = VectorIndex.build(kind, dim, vectors, ids, self.settings.ivf_nprobe)
+            sample = None
+            if kind == "ivf-sq8" and n > len(ids):  # train on the whole collection, not its oldest part
+                want = min(n, VectorIndex.train_size(n))
+                rows = self._writer.execute(
+                    "SELECT vector FROM chunks WHERE id IN (SELECT id FROM chunks ORDER BY random() LIMIT ?)", (want,)
+                ).fetchall()
+                sample = np.vstack([np.frombuffer(r[0], dtype=np.float32) for r in rows])
+            self._vindex = VectorIndex.build(
+                kind, dim, vectors, ids, self.settings.ivf_nprobe, train_sample=sample, n_total=n
+            )
             for ids, vectors in batches:
                 self._vindex.add(vectors, ids)
             self._vindex.compact()

@@ -35,6 +35,11 @@ class DenseHit:
     score: float
 
 
+def _nlist(n_total: int, n_sample: int) -> int:
+    """IVF lists: 4·√N for the collection, as many as the training sample supports."""
+    return max(1, min(int(4 * math.sqrt(max(n_total, 1))), n_sample // _IVF_MIN_TRAIN or 1))
+
+
 def choose_index_type(requested: str, n_vectors: int, flat_limit: int) -> str:
     """Resolve ``auto`` into a concrete type for a collection of ``n_vectors``."""
     if requested != "auto":
@@ -69,14 +74,34 @@ class VectorIndex:
         raise StoreError(f"unknown index type {kind!r}")
 
     @classmethod
-    def build(cls, kind: str, dim: int, vectors: np.ndarray, ids: np.ndarray, nprobe: int = 16) -> VectorIndex:
-        """Build an index of ``kind`` over ``vectors`` (training IVF on them)."""
+    def build(
+        cls,
+        kind: str,
+        dim: int,
+        vectors: np.ndarray,
+        ids: np.ndarray,
+        nprobe: int = 16,
+        train_sample: np.ndarray | None = None,
+        n_total: int | None = None,
+    ) -> VectorIndex:
+        """Build an index of ``kind`` over ``vectors`` (more can be added afterwards).
+
+        Args:
+            train_sample: Vectors to train IVF on (default: ``vectors``); pass a random
+                sample of the whole collection when ``vectors`` is only its first batch.
+            n_total: Collection size the IVF list count is sized for (default: the sample's).
+        """
         faiss.omp_set_num_threads(os.cpu_count() or 1)  # building: every core helps
         self = cls(kind, dim, nprobe)
         if kind == "ivf-sq8":
-            self._index = self._train_ivf(dim, vectors)
+            self._index = self._train_ivf(dim, vectors if train_sample is None else train_sample, n_total)
         self.add(vectors, ids)
         return self
+
+    @staticmethod
+    def train_size(n_total: int) -> int:
+        """How many vectors IVF training wants for a collection of ``n_total``."""
+        return 256 * _nlist(n_total, n_total)
 
     def compact(self) -> None:
         """Drop the slack FAISS leaves in grown inverted lists (~30% RSS after a 1M build)."""
@@ -84,9 +109,9 @@ class VectorIndex:
             self._index = faiss.deserialize_index(faiss.serialize_index(self._index))
 
     @staticmethod
-    def _train_ivf(dim: int, sample: np.ndarray):
+    def _train_ivf(dim: int, sample: np.ndarray, n_total: int | None = None):
         n = len(sample)
-        nlist = max(1, min(int(4 * math.sqrt(max(n, 1))), n // _IVF_MIN_TRAIN or 1))
+        nlist = _nlist(n_total or n, n)
         quantizer = faiss.IndexFlatIP(dim)
         ivf = faiss.IndexIVFScalarQuantizer(
             quantizer, dim, nlist, faiss.ScalarQuantizer.QT_8bit, faiss.METRIC_INNER_PRODUCT
