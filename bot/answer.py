@@ -40,7 +40,7 @@ from index.errors import InputError
 from index.ingest import IngestReport, ingest
 from index.loaders import clean_text
 from index.quotes import QuoteExtractor, match_speakers
-from index.search import Hit, Searcher, query_names
+from index.search import Hit, Searcher, fold_text, query_names
 from index.store import ArticleRecord, ChunkRecord, QuoteRecord, Store, StoreStats, lexical_terms
 
 from .settings import BotSettings
@@ -332,17 +332,15 @@ class Engine:
 
     def ingest(self, targets: Iterable[str], progress: bool = False) -> IngestReport:
         """Add or update articles; searches keep working meanwhile (one ingest at a time)."""
+        # The sentence cache needs no purge: chunk ids are never reused, so a replaced
+        # passage's entry is simply never asked for again and ages out.
         with self._ingest_lock:
-            report = ingest(self.store, self.embedder, targets, extractor=self.extractor, progress=progress)
-        self._forget(report.updated)
-        return report
+            return ingest(self.store, self.embedder, targets, extractor=self.extractor, progress=progress)
 
     def remove(self, article_ids: Iterable[str]) -> list[str]:
         """Remove articles by id; returns those that existed."""
         with self._ingest_lock:
-            removed = self.store.remove(article_ids)
-        self._forget(removed)
-        return removed
+            return self.store.remove(article_ids)
 
     def ensure_seeded(self, progress: bool = False) -> IngestReport | None:
         """Index ``settings.seeds_dir`` when the store is empty (first run)."""
@@ -557,9 +555,9 @@ class Engine:
         names = query_names(q.text)
         if must:
             names = list(dict.fromkeys([*names, must]))
-        folded = [_fold(n) for n in names]
-        must_key = _fold(must.split()[-1]) if must else None
-        surname = [_fold(n.split()[-1]) for n in names]
+        folded = [fold_text(n) for n in names]
+        must_key = fold_text(must.split()[-1]) if must else None
+        surname = [fold_text(n.split()[-1]) for n in names]
         terms = set(lexical_terms(q.focus))
         expected = _expected_answer_type(q.text) if kind == "general" else None
         salient = [t for t in lexical_terms(q.text) if t not in _GENERIC_TERMS and t not in lexical_terms(" ".join(names))]
@@ -570,13 +568,13 @@ class Engine:
             sims = vecs @ qvec if len(sents) else np.zeros(0)
             missing = _missing(salient, hit.text)
             penalty = min(_MAX_MISSING_PENALTY, _MISSING_TERM_PENALTY * missing)
-            title = _fold(hit.title)
+            title = fold_text(hit.title)
             for s, sim in zip(sents, sims, strict=True):
                 key = (hit.article_id, s.start)
                 if key in seen:
                     continue
                 seen.add(key)
-                text = _fold(s.text)
+                text = fold_text(s.text)
                 name_frac = (
                     sum(1 for f, last in zip(folded, surname, strict=True) if f in text or last in text) / len(names)
                     if names else 0.0
@@ -612,10 +610,7 @@ class Engine:
             if cached is not None:
                 self._sentence_cache.move_to_end(hit.chunk_id)
                 return cached
-        chunk = ChunkRecord(
-            hit.chunk_id, hit.article_id, hit.ordinal, hit.start, hit.end, hit.text, hit.title, hit.url, hit.date,
-            hit.source,
-        )
+        chunk = hit.record()
         sents = [
             _Sentence(chunk, hit.start + s.start, hit.start + s.end, s.text)
             for s in split_sentences(hit.text)
@@ -627,14 +622,6 @@ class Engine:
             while len(self._sentence_cache) > _SENTENCE_CACHE:
                 self._sentence_cache.popitem(last=False)
         return sents, vecs
-
-    def _forget(self, article_ids: Sequence[str]) -> None:
-        if not article_ids:
-            return
-        gone = set(article_ids)
-        with self._cache_lock:
-            for cid in [cid for cid, (sents, _) in self._sentence_cache.items() if sents and sents[0].chunk.article_id in gone]:
-                del self._sentence_cache[cid]
 
     def _quotes_in(self, hits: Sequence[Hit]) -> list[QuoteRecord]:
         """Quotes overlapping the hit passages."""
@@ -652,7 +639,7 @@ class Engine:
         """The passage to cite for a quote: a hit that holds it whole, else its own chunk."""
         for h in hits:
             if h.article_id == quote.article_id and h.start <= quote.start and quote.end <= h.end:
-                return ChunkRecord(h.chunk_id, h.article_id, h.ordinal, h.start, h.end, h.text, h.title, h.url, h.date, h.source)
+                return h.record()
         chunk = self.store.chunk(quote.chunk_id) if quote.chunk_id is not None else None
         if chunk is None:
             raise InputError(f"quote {quote.id} has no passage; re-ingest article {quote.article_id}")
@@ -663,7 +650,7 @@ def _not_found(q: ParsedQuestion, kind: QuestionKind, hits: Sequence[Hit], messa
     cites = _Citations()
     for h in hits[:3]:
         cites.cite(
-            ChunkRecord(h.chunk_id, h.article_id, h.ordinal, h.start, h.end, h.text, h.title, h.url, h.date, h.source),
+            h.record(),
             h.similarity,
             None,
         )
@@ -730,5 +717,3 @@ def _clip(text: str) -> str:
     return text if len(text) <= _MAX_QUOTE_CHARS else text[: _MAX_QUOTE_CHARS - 1].rsplit(" ", 1)[0] + "…"
 
 
-def _fold(text: str) -> str:
-    return text.replace("’", "'").replace("‘", "'").lower()

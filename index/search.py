@@ -25,9 +25,9 @@ import numpy as np
 from .embedding import Embedder
 from .loaders import clean_text
 from .settings import SearchMode
-from .store import STOPWORDS, Store
+from .store import STOPWORDS, ChunkRecord, Store
 
-__all__ = ["Hit", "Searcher", "query_names"]
+__all__ = ["Hit", "Searcher", "query_names", "fold_text"]
 
 _QUOTED_RE = re.compile(r"[\"“”]([^\"“”]{2,80})[\"“”]")
 _CAP_WORD_RE = re.compile(r"\b[A-Z][\w’'\-]*(?:\s+(?:[A-Z][\w’'\-]*|de|la|van|von|bin|al))*")
@@ -72,6 +72,13 @@ class Hit:
     def to_json(self) -> dict:
         """The documented JSON shape of a search result."""
         return asdict(self)
+
+    def record(self) -> ChunkRecord:
+        """The passage as a catalogue record (what answers cite)."""
+        return ChunkRecord(
+            self.chunk_id, self.article_id, self.ordinal, self.start, self.end, self.text, self.title, self.url,
+            self.date, self.source,
+        )
 
 
 class Searcher:
@@ -125,13 +132,13 @@ class Searcher:
         top_lex = max(lex.values(), default=0.0) or 1.0
         dense_rank = {h.chunk_id: r for r, h in enumerate(dense)}
         lex_rank = {h.chunk_id: r for r, h in enumerate(lexical)}
-        folded_names = [_fold(x) for x in names]
+        folded_names = [fold_text(x) for x in names]
         s = self.settings
 
         hits = []
         for cid, rec in records.items():
             sim = float(sims.get(cid, 0.0))
-            folded = _fold(rec.text) if names else ""
+            folded = fold_text(rec.text) if names else ""
             matched = sum(1 for x in folded_names if x in folded)
             name_frac = matched / len(names) if names else 0.0
             if mode == "dense":
@@ -176,7 +183,7 @@ def query_names(query: str) -> list[str]:
     return list(dict.fromkeys(f for f in found if f))
 
 
-def _fold(text: str) -> str:
+def fold_text(text: str) -> str:
     """Lower-case, strip accents, unify apostrophes and dashes, for containment tests."""
     if not text.isascii():  # ASCII has no accents, curly quotes or dashes to unify
         text = unicodedata.normalize("NFKD", text)

@@ -714,18 +714,12 @@ class Store:
         ).fetchone()
         return None if row is None else ArticleRecord(*row)
 
-    def quotes(
-        self,
-        speaker: str | None = None,
-        article_id: str | None = None,
-        chunk_ids: Sequence[int] | None = None,
-    ) -> list[QuoteRecord]:
+    def quotes(self, speaker: str | None = None, article_id: str | None = None) -> list[QuoteRecord]:
         """Stored quotes, in article order.
 
         Args:
             speaker: Exact canonical speaker.
             article_id: Only this article.
-            chunk_ids: Only quotes in these chunks.
         """
         sql = (
             'SELECT q.id, q.article_id, q.chunk_id, q.text, q.start, q."end", q.speaker,'
@@ -739,22 +733,20 @@ class Store:
         if article_id is not None:
             sql += " AND q.article_id = ?"
             args.append(article_id)
-        if chunk_ids is not None:
-            ids = list(dict.fromkeys(chunk_ids))[:900]
-            sql += f" AND q.chunk_id IN ({','.join('?' * len(ids))})"
-            args.extend(ids)
         sql += " ORDER BY a.added_at, q.article_id, q.start"
         return [QuoteRecord(*r) for r in self._db.execute(sql, args).fetchall()]
 
     def quote_vectors(self, quote_ids: Sequence[int]) -> dict[int, np.ndarray]:
         """Stored vectors of quotes (quotes stored without one are absent)."""
-        ids = list(dict.fromkeys(quote_ids))[:900]
-        if not ids:
-            return {}
-        rows = self._db.execute(
-            f"SELECT id, vector FROM quotes WHERE vector IS NOT NULL AND id IN ({','.join('?' * len(ids))})", ids
-        ).fetchall()
-        return {r[0]: np.frombuffer(r[1], dtype=np.float32) for r in rows}
+        ids = list(dict.fromkeys(quote_ids))
+        out: dict[int, np.ndarray] = {}
+        for start in range(0, len(ids), 900):  # SQLite's bound-parameter limit
+            part = ids[start : start + 900]
+            rows = self._db.execute(
+                f"SELECT id, vector FROM quotes WHERE vector IS NOT NULL AND id IN ({','.join('?' * len(part))})", part
+            ).fetchall()
+            out.update((r[0], np.frombuffer(r[1], dtype=np.float32)) for r in rows)
+        return out
 
     def speakers(self) -> list[tuple[str, int]]:
         """Canonical speakers with their quote counts, most quoted first."""

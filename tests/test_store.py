@@ -135,3 +135,18 @@ def test_rebuild_as_each_index_type_keeps_search(settings, kind):
     reopened.apply([_prepared(100)])
     assert reopened.stats().index_type == kind  # auto keeps an explicit choice
     reopened.close()
+
+
+def test_quote_vectors_are_all_returned_past_the_sqlite_parameter_limit(settings):
+    from index.quotes import Quote
+
+    prep = _prepared(1)
+    text = prep.article.text
+    quotes = [Quote(text[:8], 0, 8, "Ann", "Ann Lee", None, "said") for _ in range(1000)]
+    vecs = np.tile(prep.vectors[:1], (1000, 1))
+    store = Store.open(settings)
+    store.apply([PreparedArticle(prep.article, prep.chunks, prep.vectors, quotes, vecs)])
+    stored = store.quotes("Ann Lee")
+    assert len(stored) == 1000
+    assert len(store.quote_vectors([q.id for q in stored])) == 1000  # a speaker with many quotes loses none
+    store.close()
