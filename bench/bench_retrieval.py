@@ -55,15 +55,13 @@ QUESTIONS = bc.ROOT / "bench" / "data" / "questions.jsonl"
 #: name → (Settings overrides, patch). Overrides naming a field Settings does not have are
 #: skipped (the knowledge layer is being tuned in parallel; the header lists what ran).
 VARIANTS: dict[str, tuple[dict, str | None]] = {
-    "weighted lw=0.1": ({"fusion": "weighted", "lexical_weight": 0.1}, None),
-    "weighted lw=0.2": ({"fusion": "weighted", "lexical_weight": 0.2}, None),
-    "weighted lw=0.3": ({"fusion": "weighted", "lexical_weight": 0.3}, None),
-    "weighted lw=0.5": ({"fusion": "weighted", "lexical_weight": 0.5}, None),
-    "weighted lw=0.3 boost=0": ({"fusion": "weighted", "lexical_weight": 0.3, "name_boost": 0.0}, None),
-    "weighted lw=0.3 names w/o stop words": ({"fusion": "weighted", "lexical_weight": 0.3}, "names-no-stopwords"),
-    "rrf k=60": ({"fusion": "rrf", "rrf_k": 60}, None),
-    "rrf k=60 boost=0": ({"fusion": "rrf", "rrf_k": 60, "name_boost": 0.0}, None),
-    "rrf k=20": ({"fusion": "rrf", "rrf_k": 20}, None),
+    "zscore lw=0.1 boost=0.1": ({"fusion": "zscore", "lexical_weight": 0.1, "name_boost": 0.1}, None),
+    "zscore lw=0.15 boost=0": ({"fusion": "zscore", "lexical_weight": 0.15, "name_boost": 0.0}, None),
+    "zscore lw=0.3 boost=0.3": ({"fusion": "zscore", "lexical_weight": 0.3, "name_boost": 0.3}, None),
+    "weighted lw=0.1 boost=0.1": ({"fusion": "weighted", "lexical_weight": 0.1, "name_boost": 0.1}, None),
+    "weighted lw=0.2 boost=0.1 (old default)": ({"fusion": "weighted", "lexical_weight": 0.2, "name_boost": 0.1}, None),
+    "rrf k=60 boost=0.1": ({"fusion": "rrf", "rrf_k": 60, "name_boost": 0.1}, None),
+    "rrf k=20 boost=0.1": ({"fusion": "rrf", "rrf_k": 20, "name_boost": 0.1}, None),
 }
 
 

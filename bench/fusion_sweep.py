@@ -1,0 +1,253 @@
+"""Fusion sweep: how should dense and BM25 scores be combined?
+
+Collects, once per query, the same candidate pool ``index.search.Searcher`` fuses (dense
+top 50 ∪ BM25 top 50 ∪ BM25 top 50 on the query's names) with each candidate's cosine,
+raw BM25 score and name fraction, then scores many fusion functions over those features
+offline (seconds per variant instead of minutes), on both retrieval tasks of
+``bench_retrieval.py``:
+
+* Wikipedia held-out last sentence (``bench/out/wiki-heldout-store``, built by
+  ``bench_retrieval.py``): a seeded sample of queries, split in two halves — ``tune``
+  to choose a variant, ``test`` to report it (the choice never sees ``test``);
+* news questions (``bench/data/questions.jsonl`` over seeds + lee + the first 60 lee
+  background articles, the answer evaluation's corpus), passage level.
+
+Run: ``.venv/bin/python bench/fusion_sweep.py [--queries 2000] [--json out.json]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import bench_common as bc  # noqa: E402
+import bench_retrieval as br  # noqa: E402
+
+N = 50
+#: The answer evaluation's corpus (bench/answer_eval.py): 111 articles, so names compete
+#: with more distractors than in bench_retrieval's 51.
+NEWS_CORPUS = [bc.ROOT / "seeds", bc.ROOT / "bench" / "data" / "lee.jsonl", bc.ROOT / "bench" / "data" / "lee_background.jsonl"]
+
+
+def collect(store, embedder, items: list[dict]) -> list[dict]:
+    """Per query: candidates with features (sim, bm25, name_frac, article_id, text)."""
+    from index.search import fold_text, query_names
+    from index.store import lexical_terms
+
+    qvecs = embedder.encode([it["query"] for it in items])
+    out = []
+    for it, qv in zip(items, qvecs, strict=True):
+        q = it["query"]
+        dense = store.dense(qv, N)
+        lexical = store.lexical(q, N)
+        names = query_names(q)
+        cands = dict.fromkeys(h.chunk_id for h in dense)
+        cands.update(dict.fromkeys(h.chunk_id for h in lexical))
+        if names:
+            cands.update(dict.fromkeys(h.chunk_id for h in store.lexical(" ".join(names), N)))
+        recs = store.chunks(list(cands))
+        sims = {h.chunk_id: h.score for h in dense}
+        missing = [c for c in recs if c not in sims]
+        for cid, vec in store.vectors(missing).items():
+            sims[cid] = float(np.dot(vec, qv))
+        lex = {h.chunk_id: h.score for h in lexical}
+        fn = [fold_text(x) for x in names]
+        rows = []
+        for cid, rec in recs.items():
+            folded = fold_text(rec.text) if names else ""
+            nf = sum(1 for x in fn if x in folded) / len(names) if names else 0.0
+            rows.append((cid, sims.get(cid, 0.0), lex.get(cid, 0.0), nf, rec.article_id, rec.text))
+        terms = lexical_terms(q)
+        total = store._db.execute("SELECT count(*) FROM chunks").fetchone()[0]
+        idf = []
+        for term in terms:
+            df = store._db.execute("SELECT count(*) FROM chunks_fts WHERE chunks_fts MATCH ?", (f'"{term}"',)).fetchone()[0]
+            idf.append(max(1e-6, math.log((total - df + 0.5) / (df + 0.5))) if df else 0.0)
+        out.append({**it, "cands": rows, "n_terms": len(terms), "names": names, "idf": idf})
+    return out
+
+
+# -- fusion functions: (sim array, bm25 array, name array, query) -> score array ------------
+def _mm(x: np.ndarray) -> np.ndarray:
+    lo, hi = float(x.min()), float(x.max())
+    return (x - lo) / (hi - lo) if hi > lo else np.zeros_like(x)
+
+
+def _z(x: np.ndarray) -> np.ndarray:
+    sd = float(x.std())
+    return (x - x.mean()) / sd if sd > 0 else np.zeros_like(x)
+
+
+def _ranks(x: np.ndarray, present: np.ndarray) -> np.ndarray:
+    order = np.argsort(-x, kind="stable")
+    r = np.empty(len(x))
+    r[order] = np.arange(len(x))
+    return np.where(present, r, np.inf)
+
+
+def variants() -> dict[str, Callable]:
+    v: dict[str, Callable] = {
+        "dense": lambda s, b, n, q: s,
+        "lexical": lambda s, b, n, q: b,
+    }
+    for lw in (0.05, 0.1, 0.2, 0.3):
+        for nb in (0.0, 0.1):
+            v[f"current max-norm lw={lw} nb={nb}"] = (
+                lambda lw, nb: lambda s, b, n, q: (1 - lw) * s + lw * b / (b.max() or 1.0) + nb * n)(lw, nb)
+    for a in (0.1, 0.2, 0.3, 0.4, 0.5):
+        for nb in (0.0, 0.05, 0.1):
+            v[f"minmax both a={a} nb={nb}"] = (
+                lambda a, nb: lambda s, b, n, q: (1 - a) * _mm(s) + a * _mm(b) + nb * n)(a, nb)
+            v[f"z both a={a} nb={nb}"] = (
+                lambda a, nb: lambda s, b, n, q: (1 - a) * _z(s) + a * _z(b) + nb * n)(a, nb)
+    # dense raw; BM25 scaled by its share of the pool's top dense spread
+    for a in (0.1, 0.2, 0.3, 0.5):
+        for nb in (0.0, 0.05):
+            v[f"dense-spread bm25 a={a} nb={nb}"] = (
+                lambda a, nb: lambda s, b, n, q: s + a * (s.max() - np.median(s)) * b / (b.max() or 1.0) + nb * n)(a, nb)
+    # theoretical max: BM25 of a document holding every query term once at average length
+    for a in (0.1, 0.2, 0.3, 0.4, 0.5):
+        for nb in (0.0, 0.05, 0.1):
+            v[f"tm a={a} nb={nb}"] = (
+                lambda a, nb: lambda s, b, n, q: (1 - a) * s + a * np.minimum(1.0, b / (sum(q["idf"]) or 1.0)) + nb * n)(a, nb)
+    def tm(b, q):
+        return np.minimum(1.0, b / (sum(q["idf"]) or 1.0))
+    for a in (0.1, 0.15, 0.2):
+        for nb in (0.2, 0.3, 0.5, 0.8, 1.0, 1.5):
+            v[f"z both a={a} nb={nb}"] = (
+                lambda a, nb: lambda s, b, n, q: (1 - a) * _z(s) + a * _z(b) + nb * n)(a, nb)
+    for a in (0.1, 0.2, 0.3, 0.5):
+        for nb in (0.0, 0.05, 0.1):
+            v[f"mult tm a={a} nb={nb}"] = (
+                lambda a, nb: lambda s, b, n, q: s * (1 + a * tm(b, q)) + nb * n)(a, nb)
+    for a in (0.1, 0.2, 0.3):
+        for d in (0.05, 0.1, 0.15):
+            v[f"gated tm a={a} d={d}"] = (
+                lambda a, d: lambda s, b, n, q: s + (a * tm(b, q) + 0.1 * n) * (s >= s.max() - d))(a, d)
+    for a in (0.05, 0.1, 0.15, 0.2):
+        for nb in (0.0, 0.1, 0.3):
+            v[f"zdense+tm a={a} nb={nb}"] = (
+                lambda a, nb: lambda s, b, n, q: _z(s) + a * 10 * tm(b, q) + nb * n)(a, nb)
+    for k in (10, 30, 60):
+        for wl in (0.3, 0.5, 1.0):
+            def rrf(s, b, n, q, k=k, wl=wl):
+                rd = _ranks(s, np.ones_like(s, bool))
+                rl = _ranks(b, b > 0)
+                return 1 / (k + rd + 1) + wl / (k + rl + 1)
+            v[f"rrf k={k} wl={wl}"] = rrf
+    return v
+
+
+def rank_of(scores: np.ndarray, cands: list, gold_fn) -> int | None:
+    order = np.argsort(-scores, kind="stable")
+    seen: list = []
+    for i in order[:N]:
+        key = gold_fn(cands[i])
+        if key is None:
+            continue
+        if key is True:
+            return len(seen) + 1
+        if key not in seen:
+            seen.append(key)
+    return None
+
+
+def article_rank(scores, q) -> int | None:
+    order = np.argsort(-scores, kind="stable")
+    seen: list[str] = []
+    for i in order[:N]:
+        a = q["cands"][i][4]
+        if a not in seen:
+            seen.append(a)
+            if a == q["gold"]:
+                return len(seen)
+    return None
+
+
+def passage_rank(scores, q) -> int | None:
+    order = np.argsort(-scores, kind="stable")
+    sup = q["support"].casefold()
+    for r, i in enumerate(order[:N], 1):
+        if sup in q["cands"][i][5].casefold():
+            return r
+    return None
+
+
+def run(queries: list[dict], fn, level: str) -> dict:
+    ranks = []
+    for q in queries:
+        c = q["cands"]
+        if not c:
+            ranks.append(None)
+            continue
+        s = np.array([x[1] for x in c])
+        b = np.array([x[2] for x in c])
+        n = np.array([x[3] for x in c])
+        sc = fn(s, b, n, q)
+        ranks.append(article_rank(sc, q) if level == "article" else passage_rank(sc, q))
+    return br.summarize(ranks)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--queries", type=int, default=2000)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--json")
+    args = ap.parse_args()
+    from index import Embedder, Settings, Store, ingest
+
+    s = Settings()
+    embedder = Embedder(s.model, s.batch_size)
+    t0 = time.perf_counter()
+    wiki = bc.heldout_split(bc.load_wiki())
+    pool = [w for w in wiki if w["query"]]
+    chosen = bc.sample(pool, args.queries, args.seed)
+    items = [{"query": w["query"], "gold": w["id"]} for w in chosen]
+    store = Store.open(Settings(data_dir=br.HELDOUT_STORE))
+    wq = collect(store, embedder, items)
+    store.close()
+    half = len(wq) // 2
+    tune, test = wq[:half], wq[half:]
+
+    questions = [json.loads(x) for x in br.QUESTIONS.read_text().splitlines() if x.strip()]
+    nitems = [{"query": q["question"], "gold": q["article_id"], "support": q["support"], "kind": q["kind"]}
+              for q in questions if q.get("article_id")]
+    tmp = Path(tempfile.mkdtemp(prefix="fusion-news-", dir=bc.OUT))
+    try:
+        st = Store.open(Settings(data_dir=tmp, quotes=False))
+        ingest(st, embedder, NEWS_CORPUS, extractor=None)
+        nq = collect(st, embedder, nitems)
+        st.close()
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    bc.eprint(f"collected in {time.perf_counter() - t0:.0f}s")
+
+    rows, payload = [], {}
+    for name, fn in variants().items():
+        r = {
+            "wiki tune": run(tune, fn, "article"),
+            "wiki test": run(test, fn, "article"),
+            "news passage": run(nq, fn, "passage"),
+            "news article": run(nq, fn, "article"),
+        }
+        payload[name] = r
+        rows.append([name, r["wiki tune"]["r@1"], r["wiki tune"]["mrr"], r["wiki test"]["r@1"], r["wiki test"]["mrr"],
+                     r["news passage"]["r@1"], r["news passage"]["mrr"], r["news article"]["r@1"]])
+    rows.sort(key=lambda x: -x[2])
+    print(bc.md_table(["variant", "wiki tune R@1", "tune MRR", "wiki test R@1", "test MRR", "news psg R@1",
+                       "news psg MRR", "news art R@1"], rows, digits=3))
+    bc.save_json(args.json, payload)
+
+
+if __name__ == "__main__":
+    main()
