@@ -61,6 +61,11 @@ _MISSING_TERM_PENALTY = 0.1
 _MAX_MISSING_PENALTY = 0.3
 #: Score lost by a sentence that lacks the kind of answer asked for ("how many" → a number).
 _ANSWER_TYPE_PENALTY = 0.15
+#: Score lost for each name in the question (person, place, organisation, event) that the
+#: passage and its headline never mention: an answer about "the FIFA World Cup" must come
+#: from a passage that names it, however close the topic ("the Hopman Cup").
+_MISSING_NAME_PENALTY = 0.2
+_MAX_MISSING_NAME_PENALTY = 0.4
 _NUMBER_WORDS = (
     r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|"
     r"sixty|seventy|eighty|ninety|hundreds?|thousands?|millions?|billions?|dozens?|half|quarter|"
@@ -109,7 +114,8 @@ _PERSON_VERBS = (
     r"have\s+to\s+say|had\s+to\s+say|mean|meant"
 )
 _TOPIC = (
-    r"(?:\s+(?:[\w’'-]+\s+){0,2}?(?:about|on|regarding|concerning|over|of|to|towards?|re)\s+(?P<topic>.+?))?"
+    r"(?:\s+(?:[\w’'-]+\s+){0,2}?(?:about|on|regarding|concerning|over|of|to|towards?|re)\s+(?P<topic>.+?)"
+    r"|\s+(?:that\s+)?(?P<clause>(?!(?:about|on|regarding|concerning)\b).+?))?"
 )
 _PERSON_SAID = [
     re.compile(
@@ -131,6 +137,7 @@ _PERSON_SAID = [
         re.IGNORECASE | re.DOTALL,
     ),
 ]
+_NAME_FILLERS = frozenset("the of and de la le du da di del der den van von bin ibn al el mr mrs ms dr".split())
 _NOT_PERSON = frozenset(
     "it this that they them he she we you i the article articles report reports news story".split()
 )
@@ -168,7 +175,8 @@ def classify(question: str) -> ParsedQuestion:
         person = re.sub(r"^(?:the|a|an)\s+", "", person, flags=re.IGNORECASE) if not person[:1].isupper() else person
         if person.lower() in _NOT_PERSON or len(person.split()) > 6:
             break
-        topic = (m.groupdict().get("topic") or "").strip(" ?.!") or None
+        parts = m.groupdict()
+        topic = (parts.get("topic") or parts.get("clause") or "").strip(" ?.!") or None
         return ParsedQuestion("person_said", text, topic or text, person=person, topic=topic)
     return ParsedQuestion("general", text, text)
 
@@ -480,7 +488,10 @@ class Engine:
             vecs = self.store.quote_vectors([x.id for x in quotes]) if topic else {}
             terms = set(lexical_terms(topic or ""))
             salient = [t for t in lexical_terms(topic or "") if t not in _GENERIC_TERMS]
-            passages = self.store.chunks([x.chunk_id for x in quotes if x.chunk_id is not None]) if salient else {}
+            topic_names = query_names(topic) if topic else []
+            passages = (
+                self.store.chunks([x.chunk_id for x in quotes if x.chunk_id is not None]) if salient or topic_names else {}
+            )
             scored = []
             for quote in quotes:
                 vec = vecs.get(quote.id)
@@ -490,6 +501,10 @@ class Engine:
                     where = passages.get(quote.chunk_id)
                     missing = _missing(salient, where.text if where else quote.text)
                     rel -= min(_MAX_MISSING_PENALTY, _MISSING_TERM_PENALTY * missing)
+                if topic_names:  # "what did X say about Bloomberg": the passage must name Bloomberg
+                    where = passages.get(quote.chunk_id)
+                    absent = _missing_names(topic_names, f"{where.title}\n{where.text}" if where else quote.text)
+                    rel -= min(_MAX_MISSING_NAME_PENALTY, _MISSING_NAME_PENALTY * absent)
                 scored.append((rel, quote))
             if topic:
                 scored.sort(key=lambda x: -x[0])
@@ -561,6 +576,7 @@ class Engine:
         terms = set(lexical_terms(q.focus))
         expected = _expected_answer_type(q.text) if kind == "general" else None
         salient = [t for t in lexical_terms(q.text) if t not in _GENERIC_TERMS and t not in lexical_terms(" ".join(names))]
+        asked_names = [n for n in names if n != must]
         sentences: list[_Sentence] = []
         seen: set[tuple[str, int]] = set()
         for rank, hit in enumerate(hits[: self.settings.answer_passages]):
@@ -568,6 +584,8 @@ class Engine:
             sims = vecs @ qvec if len(sents) else np.zeros(0)
             missing = _missing(salient, hit.text)
             penalty = min(_MAX_MISSING_PENALTY, _MISSING_TERM_PENALTY * missing)
+            absent = _missing_names(asked_names, f"{hit.title}\n{hit.text}")
+            penalty += min(_MAX_MISSING_NAME_PENALTY, _MISSING_NAME_PENALTY * absent)
             title = fold_text(hit.title)
             for s, sim in zip(sents, sims, strict=True):
                 key = (hit.article_id, s.start)
@@ -695,6 +713,34 @@ def _has_answer_type(kind: str, sentence: str, question: str) -> bool:
     pattern = _NUMBER_WORDS if kind == "number" else _TIME_WORDS
     asked = {m.group(0) for m in re.finditer(pattern, question.lower())}
     return any(m.group(0) not in asked for m in re.finditer(pattern, text))
+
+
+def _missing_names(names: Sequence[str], text: str) -> int:
+    """How many of the question's names ``text`` does not mention.
+
+    A name counts as mentioned when its last word and at least half of its words are
+    there, possessives dropped and longer words matched on their first five letters
+    ("Sri Lankan" → "Sri Lanka", "Russia's" → "Russia"). A name made only of short
+    capitals ("US", "NSW") is skipped: the text may spell it out.
+
+    Example:
+        >>> _missing_names(["FIFA World Cup", "Perth"], "the Hopman Cup in Perth")
+        1
+    """
+    folded = fold_text(text)
+    missing = 0
+    for name in names:
+        words = re.findall(r"[\w’'.]+", name)
+        if all(w.isupper() and len(w.strip(".")) <= 4 for w in words):
+            continue
+        words = [re.sub(r"(?:['’]s|['’])$", "", fold_text(w)).strip(".-") for w in words]
+        words = [w for w in words if len(w) >= 2 and w not in _NAME_FILLERS]
+        if not words:
+            continue
+        found = [re.search(r"(?<!\w)" + re.escape(w[:5] if len(w) > 5 else w), folded) is not None for w in words]
+        if not found[-1] or 2 * sum(found) < len(words):
+            missing += 1
+    return missing
 
 
 def _missing(terms: Sequence[str], text: str) -> int:

@@ -1,10 +1,12 @@
-"""Search: dense (FAISS), lexical (BM25) or hybrid (reciprocal-rank fusion).
+"""Search: dense (FAISS), lexical (BM25) or hybrid (both, fused).
 
-Hybrid takes ``settings.candidates`` from each retriever and fuses them, by default
-as a weighted sum of cosine similarity and max-normalised BM25 (``fusion="weighted"``),
-or by reciprocal rank fusion (``fusion="rrf"``). Passages that contain the names and
-quoted phrases of the query ("Stockholm", "Moon Jae-in", "the Christmas gift") earn
-``settings.name_boost`` more, since exact names are what vector-only search misses.
+Hybrid takes ``settings.candidates`` from each retriever and fuses them over the pooled
+candidates, by default as a weighted sum of z-scores (``fusion="zscore"``: each
+retriever's scores standardised over the pool, so neither scale dominates), or as
+cosine + max-normalised BM25 (``"weighted"``), or by reciprocal rank fusion (``"rrf"``).
+Passages that contain the names and quoted phrases of the query ("Stockholm", "Moon
+Jae-in", "the Christmas gift") earn ``settings.name_boost`` more, since exact names are
+what vector-only search misses.
 
 Example:
     >>> from index import Settings, Store, Embedder, Searcher
@@ -30,7 +32,7 @@ from .store import STOPWORDS, ChunkRecord, Store
 __all__ = ["Hit", "Searcher", "query_names", "fold_text"]
 
 _QUOTED_RE = re.compile(r"[\"“”]([^\"“”]{2,80})[\"“”]")
-_CAP_WORD_RE = re.compile(r"\b[A-Z][\w’'\-]*(?:\s+(?:[A-Z][\w’'\-]*|de|la|van|von|bin|al))*")
+_CAP_WORD_RE = re.compile(r"\b[A-Z][\w’'\-]*(?:(?:\s+(?:de|la|le|du|da|di|del|der|den|van|von|bin|ibn|al|el))*\s+[A-Z][\w’'\-]*)*")
 _NOT_NAMES = frozenset(
     """who what when where why how which whose whom did does do is are was were has have had
     can could would should will the a an in on at of for to and or but i tell show give list
@@ -135,34 +137,50 @@ class Searcher:
         folded_names = [fold_text(x) for x in names]
         s = self.settings
 
+        ids = list(records)
+        sim_arr = np.array([float(sims.get(cid, 0.0)) for cid in ids])
+        lex_arr = np.array([lex.get(cid, 0.0) for cid in ids])
+        matched = np.zeros(len(ids), dtype=int)
+        if names:
+            for i, cid in enumerate(ids):
+                folded = fold_text(records[cid].text)
+                matched[i] = sum(1 for x in folded_names if x in folded)
+        name_frac = matched / len(names) if names else np.zeros(len(ids))
+        if mode == "dense":
+            scores = sim_arr
+        elif mode == "lexical":
+            scores = lex_arr
+        elif s.fusion == "rrf":
+            scores = np.array([
+                sum(1.0 / (s.rrf_k + r[cid] + 1) for r in (dense_rank, lex_rank) if cid in r) for cid in ids
+            ]) + s.name_boost * name_frac / (s.rrf_k + 1)
+        elif s.fusion == "zscore":
+            scores = (1 - s.lexical_weight) * _zscore(sim_arr) + s.lexical_weight * _zscore(lex_arr)
+            scores = scores + s.name_boost * name_frac
+        else:
+            scores = (1 - s.lexical_weight) * sim_arr + s.lexical_weight * lex_arr / top_lex + s.name_boost * name_frac
+
         hits = []
-        for cid, rec in records.items():
-            sim = float(sims.get(cid, 0.0))
-            folded = fold_text(rec.text) if names else ""
-            matched = sum(1 for x in folded_names if x in folded)
-            name_frac = matched / len(names) if names else 0.0
-            if mode == "dense":
-                score = sim
-            elif mode == "lexical":
-                score = lex.get(cid, 0.0)
-            elif s.fusion == "rrf":
-                score = sum(1.0 / (s.rrf_k + r[cid] + 1) for r in (dense_rank, lex_rank) if cid in r)
-                score += s.name_boost * name_frac / (s.rrf_k + 1)
-            else:
-                score = (1 - s.lexical_weight) * sim + s.lexical_weight * lex.get(cid, 0.0) / top_lex
-                score += s.name_boost * name_frac
+        for i, cid in enumerate(ids):
             if mode == "lexical" and cid not in lex:
                 continue
+            rec = records[cid]
             hits.append(
                 Hit(
                     chunk_id=cid, article_id=rec.article_id, title=rec.title, url=rec.url,
                     date=rec.date, source=rec.source, ordinal=rec.ordinal, start=rec.start,
-                    end=rec.end, text=rec.text, score=float(score), similarity=sim,
-                    lexical=lex.get(cid), names_matched=matched,
+                    end=rec.end, text=rec.text, score=float(scores[i]), similarity=float(sim_arr[i]),
+                    lexical=lex.get(cid), names_matched=int(matched[i]),
                 )
             )
         hits.sort(key=lambda h: (-h.score, h.chunk_id))
         return hits[:k]
+
+
+def _zscore(x: np.ndarray) -> np.ndarray:
+    """Scores as standard deviations from the pool's mean (all zero when they are equal)."""
+    sd = float(x.std()) if len(x) else 0.0
+    return (x - x.mean()) / sd if sd > 0 else np.zeros_like(x)
 
 
 def query_names(query: str) -> list[str]:
