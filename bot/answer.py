@@ -28,7 +28,7 @@ import re
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
@@ -36,7 +36,8 @@ import numpy as np
 
 from index.chunking import split_sentences
 from index.embedding import Embedder, load_embedder
-from index.errors import InputError
+from index.entities import Entity, EntityTagger
+from index.errors import ConfigError, InputError
 from index.ingest import IngestReport, ingest
 from index.loaders import clean_text
 from index.quotes import QuoteExtractor, match_speakers
@@ -66,11 +67,6 @@ _ANSWER_TYPE_PENALTY = 0.15
 #: from a passage that names it, however close the topic ("the Hopman Cup").
 _MISSING_NAME_PENALTY = 0.2
 _MAX_MISSING_NAME_PENALTY = 0.4
-_NUMBER_WORDS = (
-    r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|"
-    r"sixty|seventy|eighty|ninety|hundreds?|thousands?|millions?|billions?|dozens?|half|quarter|"
-    r"single|double|twice|several|none)\b"
-)
 _TIME_WORDS = (
     r"\b(?:1[89]\d\d|20\d\d|january|february|march|april|may|june|july|august|september|october|"
     r"november|december|jan|feb|mar|apr|jun|jul|aug|sept?|oct|nov|dec|monday|tuesday|wednesday|thursday|"
@@ -78,6 +74,36 @@ _TIME_WORDS = (
     r"year|decade|century|ago|since|until|before|after|soon|later|next|last|earlier|spring|summer|autumn|"
     r"winter|christmas|easter)\b|\d{1,2}(?::\d\d|\s*[ap]\.?m\.?)"
 )
+#: A number that can answer "how many": not an ordinal ("57th") and not a bare year.
+_NUMBER_RE = re.compile(
+    r"(?<![\w.])(?!(?:19|20)\d\d(?![\d,]))\d[\d,.]*(?!\d|st\b|nd\b|rd\b|th\b)"
+    r"|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|"
+    r"sixty|seventy|eighty|ninety|hundreds?|thousands?|millions?|billions?|dozens?|half|quarter|"
+    r"single|double|twice|several|none)\b",
+    re.IGNORECASE,
+)
+AnswerType = Literal["age", "number", "time", "place", "person", "name", "agent"]
+_PERSON_NOUNS = (
+    r"man|woman|men|women|boy|girl|person|child|baby|toddler|teenager|victim|suspect|thief|attacker|gunman|bomber|"
+    r"driver|pilot|passenger|attendant|officer|soldier|doctor|nurse|teacher|student|worker|owner|"
+    r"leader|minister|president|chief|boss|executive|director|spokesman|spokeswoman|official|judge|lawyer|"
+    r"captain|coach|player|skipper|rafter|climber|journalist|reporter|author|actor|singer|father|mother|"
+    r"son|daughter|wife|husband|brother|sister|friend|agent|king|queen|prince|princess|priest|bishop|"
+    r"prosecutor|detective|police(?:man|woman)|guard|employee|resident|survivor|witness|winner|candidate"
+)
+_PLACE_NOUNS = r"city|country|countries|town|state|province|region|island|village|suburb|place|continent|capital|nation|port|area|district|street|venue|hospital|prison|airport"
+_AGENT_NOUNS = r"man|woman|person|people|official|minister|leader|player|team|company|firm|group|party|organisation|organization|country|nation|politician|captain|coach|spokesman|spokeswoman|president|premier"
+#: "How many <these>" is answered by any number: the text rarely repeats the noun.
+_VAGUE_COUNTS = frozenset("people persons times years days hours more were was are is did do does have has of".split())
+#: spaCy labels that can answer each kind of question.
+_ANSWER_LABELS: dict[str, set[str]] = {
+    "place": {"GPE", "LOC", "FAC"},
+    "person": {"PERSON"},
+    "name": {"PERSON", "ORG", "FAC", "PRODUCT", "WORK_OF_ART", "EVENT", "LAW"},
+    "agent": {"PERSON", "ORG", "NORP", "GPE"},
+}
+#: Candidate answer sentences whose entities are looked up for typed questions.
+_TYPED_CANDIDATES = 8
 _AGE_PATTERN = r"\b\d{1,3}-year-old\b|\baged?\s+\d{1,3}\b|\b\d{1,3}\s+years?\s+old\b|,\s*\d{1,3}\s*,|\(\d{1,3}\)"
 #: For "who said …" answered from reported speech: sentences that attribute something.
 _REPORTING = re.compile(
@@ -319,6 +345,7 @@ class Engine:
         self.embedder = embedder or load_embedder(settings.index.model, settings.index.batch_size, settings.index.threads)
         self.searcher = Searcher(self.store, self.embedder)
         self._extractor: QuoteExtractor | None = None
+        self._entities: EntityTagger | bool | None = None  # False: no NER model
         self._ingest_lock = threading.Lock()
         self._cache_lock = threading.Lock()
         self._sentence_cache: OrderedDict[int, tuple[list[_Sentence], np.ndarray]] = OrderedDict()
@@ -451,8 +478,8 @@ class Engine:
             terms = set(lexical_terms(q.focus))
             # A short quote ("solid") says little alone: also score the sentence around it.
             context: list[tuple[str, int, int, float]] = []
-            for hit in hits[: self.settings.answer_passages]:
-                sents, svecs = self._sentences(hit)
+            top = hits[: self.settings.answer_passages]
+            for hit, (sents, svecs) in zip(top, self._sentences(top), strict=True):
                 context.extend((hit.article_id, x.start, x.end, float(v @ qvec)) for x, v in zip(sents, svecs, strict=True))
             scored = []
             for quote in candidates:
@@ -579,12 +606,14 @@ class Engine:
         asked_names = [n for n in names if n != must]
         sentences: list[_Sentence] = []
         seen: set[tuple[str, int]] = set()
-        for rank, hit in enumerate(hits[: self.settings.answer_passages]):
-            sents, vecs = self._sentences(hit)
+        top = hits[: self.settings.answer_passages]
+        for rank, (hit, (sents, vecs)) in enumerate(zip(top, self._sentences(top), strict=True)):
             sims = vecs @ qvec if len(sents) else np.zeros(0)
             missing = _missing(salient, hit.text)
             penalty = min(_MAX_MISSING_PENALTY, _MISSING_TERM_PENALTY * missing)
             absent = _missing_names(asked_names, f"{hit.title}\n{hit.text}")
+            if absent and must:
+                continue  # "what did X say about Bloomberg": a passage without Bloomberg can't answer
             penalty += min(_MAX_MISSING_NAME_PENALTY, _MISSING_NAME_PENALTY * absent)
             title = fold_text(hit.title)
             for s, sim in zip(sents, sims, strict=True):
@@ -600,8 +629,6 @@ class Engine:
                 if must_key and must_key not in text:
                     continue  # "what did X say": only sentences that mention X
                 score = float(sim) + 0.08 * _overlap(terms, s.text) + 0.12 * name_frac - 0.01 * rank - penalty
-                if expected and not _has_answer_type(expected, s.text, q.text):
-                    score -= _ANSWER_TYPE_PENALTY
                 if title and title in text and len(text) < len(title) + 60:
                     continue  # the headline again (share boxes, "more from"): not an answer
                 if kind == "who_said" or attributing:
@@ -610,6 +637,8 @@ class Engine:
                     score += _REPORTING_BONUS
                 sentences.append(_Sentence(s.chunk, s.start, s.end, s.text, score))
         sentences.sort(key=lambda s: -s.score)
+        if expected and sentences:
+            sentences = self._typed(sentences[:_TYPED_CANDIDATES], expected, q.text)
         if not sentences or sentences[0].score < self.settings.min_answer_score:
             return _not_found(q, kind, hits, "The articles don't say.")
         best = sentences[0].score
@@ -622,24 +651,65 @@ class Engine:
         return Answer(q.text, kind, True, tuple(lines), cites.build())
 
     # -- helpers ----------------------------------------------------------------------
-    def _sentences(self, hit: Hit) -> tuple[list[_Sentence], np.ndarray]:
-        with self._cache_lock:
-            cached = self._sentence_cache.get(hit.chunk_id)
-            if cached is not None:
-                self._sentence_cache.move_to_end(hit.chunk_id)
-                return cached
-        chunk = hit.record()
-        sents = [
-            _Sentence(chunk, hit.start + s.start, hit.start + s.end, s.text)
-            for s in split_sentences(hit.text)
-            if len(s.text.split()) >= 3
+    def _typed(self, sentences: list[_Sentence], expected: AnswerType, question: str) -> list[_Sentence]:
+        """The sentences re-scored by whether they hold the kind of answer asked for."""
+        entities: list[tuple[Entity, ...]] | list[None] = [None] * len(sentences)
+        if expected in _ANSWER_LABELS or expected == "time":
+            tagger = self._entity_tagger()
+            if tagger is not None:
+                entities = tagger.entities([s.text for s in sentences])
+        out = [
+            s if _has_answer_type(expected, s.text, question, ents) else replace(s, score=s.score - _ANSWER_TYPE_PENALTY)
+            for s, ents in zip(sentences, entities, strict=True)
         ]
-        vecs = self.embedder.encode([s.text for s in sents]) if sents else np.zeros((0, self.embedder.dim), np.float32)
+        return sorted(out, key=lambda s: -s.score)
+
+    def _entity_tagger(self) -> EntityTagger | None:
+        """The NER tagger, or ``None`` (with one warning) when its spaCy model won't load."""
+        if self._entities is None:
+            tagger = EntityTagger(self.settings.index.spacy_model)
+            try:
+                tagger.entities(["Warm-up in Paris."])
+            except ConfigError as exc:
+                log.warning("typed answers without NER (names guessed from capitals): %s", exc)
+                tagger = None
+            self._entities = tagger or False
+        return self._entities or None
+
+    def _sentences(self, hits: Sequence[Hit]) -> list[tuple[list[_Sentence], np.ndarray]]:
+        """Each passage's sentences (three words or more) and their vectors.
+
+        Passages not seen recently are embedded together in one batch: one model call
+        instead of one per passage (the call, not the words, is most of the cost).
+        """
+        out: dict[int, tuple[list[_Sentence], np.ndarray]] = {}
         with self._cache_lock:
-            self._sentence_cache[hit.chunk_id] = (sents, vecs)
-            while len(self._sentence_cache) > _SENTENCE_CACHE:
-                self._sentence_cache.popitem(last=False)
-        return sents, vecs
+            for hit in hits:
+                cached = self._sentence_cache.get(hit.chunk_id)
+                if cached is not None:
+                    self._sentence_cache.move_to_end(hit.chunk_id)
+                    out[hit.chunk_id] = cached
+        todo = [h for h in dict((h.chunk_id, h) for h in hits).values() if h.chunk_id not in out]
+        if todo:
+            split = []
+            for hit in todo:
+                chunk = hit.record()
+                split.append([
+                    _Sentence(chunk, hit.start + s.start, hit.start + s.end, s.text)
+                    for s in split_sentences(hit.text)
+                    if len(s.text.split()) >= 3
+                ])
+            texts = [s.text for sents in split for s in sents]
+            vecs = self.embedder.encode(texts) if texts else np.zeros((0, self.embedder.dim), np.float32)
+            at = 0
+            with self._cache_lock:
+                for hit, sents in zip(todo, split, strict=True):
+                    entry = (sents, vecs[at : at + len(sents)])
+                    at += len(sents)
+                    out[hit.chunk_id] = self._sentence_cache[hit.chunk_id] = entry
+                while len(self._sentence_cache) > _SENTENCE_CACHE:
+                    self._sentence_cache.popitem(last=False)
+        return [out[h.chunk_id] for h in hits]
 
     def _quotes_in(self, hits: Sequence[Hit]) -> list[QuoteRecord]:
         """Quotes overlapping the hit passages."""
@@ -693,8 +763,13 @@ def _speaker_phrase(quote: QuoteRecord) -> str:
     return f"{name}, {quote.role}," if quote.role else name
 
 
-def _expected_answer_type(question: str) -> str | None:
-    """What a direct answer must contain: ``age``, ``number``, ``time`` or nothing known."""
+def _expected_answer_type(question: str) -> AnswerType | None:
+    """What a direct answer must contain, or ``None`` when the question does not say.
+
+    Example:
+        >>> _expected_answer_type("In which city was he tried?")
+        'place'
+    """
     q = question.lower()
     if re.search(r"\bhow old\b|\bwhat age\b", q):
         return "age"
@@ -702,17 +777,70 @@ def _expected_answer_type(question: str) -> str | None:
         return "number"
     if re.search(r"^\s*when\b|\bwhat (?:year|date|day|time|month)\b", q):
         return "time"
+    if re.search(rf"^\s*where\b|\b(?:which|what)\s+(?:{_PLACE_NOUNS})\b", q):
+        return "place"
+    m = re.search(
+        r"\bwhat(?:\s+is|\s+was|\s+were|['’]s)\s+(?:the\s+)?(?P<part>full\s+|first\s+|last\s+|sur)?names?\s+of\s+"
+        r"(?:the\s+|a\s+|an\s+|his\s+|her\s+|their\s+)?(?P<what>.*)|^\s*name\s+the\s+(?P<what2>.*)",
+        q,
+    )
+    if m:
+        what = m.group("what") or m.group("what2") or ""
+        if m.group("part") or re.search(rf"^(?:[\w’'-]+\s+){{0,3}}(?:{_PERSON_NOUNS})\b", what):
+            return "person"
+        if re.search(rf"^(?:[\w’'-]+\s+){{0,2}}(?:{_PLACE_NOUNS})\b", what):
+            return "place"
+        return "name"
+    if re.search(rf"^\s*(?:who|whom)\b|^\s*(?:which|what)\s+(?:{_AGENT_NOUNS})\b", q):
+        return "agent"
     return None
 
 
-def _has_answer_type(kind: str, sentence: str, question: str) -> bool:
-    """Whether ``sentence`` holds an answer of ``kind`` that the question itself does not."""
+def _has_answer_type(kind: AnswerType, sentence: str, question: str, entities: Sequence[Entity] | None) -> bool:
+    """Whether ``sentence`` holds an answer of ``kind`` that the question itself does not.
+
+    ``entities`` are the sentence's named entities (``None`` when no NER model is
+    available: then a capitalised word inside the sentence stands in for a name).
+    """
     text = sentence.lower()
     if kind == "age":
         return re.search(_AGE_PATTERN, text) is not None
-    pattern = _NUMBER_WORDS if kind == "number" else _TIME_WORDS
-    asked = {m.group(0) for m in re.finditer(pattern, question.lower())}
-    return any(m.group(0) not in asked for m in re.finditer(pattern, text))
+    if kind == "number":
+        asked = {m.group(0) for m in _NUMBER_RE.finditer(question.lower())}
+        numbers = [m for m in _NUMBER_RE.finditer(text) if m.group(0) not in asked]
+        counted = re.search(r"\bhow many\s+(?:more\s+|of\s+the\s+)?([a-z]+)", question.lower())
+        if not numbers or not counted or counted.group(1) in _VAGUE_COUNTS:
+            return bool(numbers)
+        # "how many homes": when the sentence speaks of homes, a number must count them
+        # ("150 homes", "dozens of homes"; not "hundreds of people left their homes").
+        # A sentence that never says "homes" may use another word ("a crowd of 8,000").
+        stem = counted.group(1)[:4]
+        if not re.search(rf"\b{re.escape(stem)}", text):
+            return True
+        return any(re.match(rf"(?:\s+of)?(?:\s+[\w-]+)?\s+{re.escape(stem)}", text[m.end():]) for m in numbers)
+    if kind == "time":
+        asked = {m.group(0) for m in re.finditer(_TIME_WORDS, question.lower())}
+        if any(m.group(0) not in asked for m in re.finditer(_TIME_WORDS, text)):
+            return True
+        return entities is not None and _new_entity(entities, {"DATE", "TIME"}, question)
+    folded_q = fold_text(question)
+    if kind == "place":  # "off the Gold Coast", "in Dagestan": NER misses many places
+        places = re.findall(r"\b(?:in|at|off|near|outside|inside|from|to)\s+(?:the\s+)?([A-Z][\w’'-]+)", sentence)
+        if any(fold_text(w) not in folded_q for w in places):
+            return True
+    if entities is None:
+        words = re.findall(r"(?<=[\w,;:] )[A-Z][\w’'-]+", sentence)
+        return any(fold_text(w) not in folded_q for w in words)
+    return _new_entity(entities, _ANSWER_LABELS[kind], question)
+
+
+def _new_entity(entities: Sequence[Entity], labels: set[str], question: str) -> bool:
+    """Whether one of ``entities`` has one of ``labels`` and is not named in the question."""
+    asked = {w for w in re.findall(r"\w+", fold_text(question)) if len(w) >= 3}
+    return any(
+        e.label in labels and not any(w in asked for w in re.findall(r"\w+", fold_text(e.text)) if len(w) >= 3)
+        for e in entities
+    )
 
 
 def _missing_names(names: Sequence[str], text: str) -> int:

@@ -5,6 +5,7 @@ No Telegram, no answering here; :mod:`bot` builds on this.
 
 from .chunking import Chunk, chunk_text, split_sentences
 from .embedding import Embedder
+from .entities import Entity, EntityTagger
 from .errors import (
     CitebotError,
     ConfigError,
@@ -28,6 +29,8 @@ __all__ = [
     "CitebotError",
     "ConfigError",
     "Embedder",
+    "Entity",
+    "EntityTagger",
     "FetchError",
     "Hit",
     "IngestReport",

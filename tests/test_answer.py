@@ -99,6 +99,7 @@ def test_empty_and_overlong_questions_are_input_errors(seed_engine):
         ("What did Robert O'Brien tell Axios about Kim?", "person_said", "Robert O'Brien", "Kim"),
         ("How did Kim Jong Un describe US policies?", "person_said", "Kim Jong Un", "US policies"),
         ("Batchelor's comments on the result", "person_said", "Batchelor", "the result"),
+        ("What did Tom Kinton say the flight attendants did?", "person_said", "Tom Kinton", "the flight attendants did"),
         ("What happened in Stockholm?", "general", None, None),
         ("What did they say?", "general", None, None),
     ],
@@ -128,3 +129,60 @@ def test_a_quote_longer_than_a_passage_is_cited_only_where_the_passage_holds_it(
     answer = engine.ask("What did Jane Doe say about dredging?")
     assert answer.found and answer.kind == "person_said"
     _assert_citations_are_exact(engine, answer)
+
+
+_TENNIS = (
+    "Seles leads US to Hopman Cup win\n\n"
+    "The United States team of Monica Seles and Jan-Michael Gambill scored a decisive victory over France "
+    "in their first Hopman Cup match at Burswood Dome in Perth on Monday. Seles beat Nathalie Dechy 6-3, 6-2. "
+    "The crowd of 8,000 cheered as Gambill won the mixed doubles."
+)
+_SIEGE = (
+    "Chechen warlord jailed for life\n\n"
+    "Russian authorities have sentenced Chechen warlord Salman Raduyev to life in prison for a 1996 hostage siege. "
+    "More than 200 people died during the siege, prosecutors said, and dozens of families lost their houses. "
+    "Raduyev showed no emotion as the verdict was read out on Tuesday."
+)
+
+
+@pytest.fixture(scope="module")
+def sports_engine(make_engine, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("typed")
+    (folder / "tennis.txt").write_text(_TENNIS)
+    (folder / "siege.txt").write_text(_SIEGE)
+    return make_engine("typed", folder)
+
+
+def test_a_named_event_the_articles_never_mention_is_refused(sports_engine):
+    """Same topic (a cup, a winner), other event: the Hopman Cup does not answer the World Cup."""
+    assert sports_engine.ask("Who won the Hopman Cup match in Perth?").found
+    a = sports_engine.ask("Who won the 2002 FIFA World Cup?")
+    assert not a.found and "don't" in a.answer
+
+
+def test_questions_asking_for_a_place_or_a_name_need_one_in_the_answer(sports_engine):
+    """The siege article says when and how many, not where or who the prosecutors were."""
+    assert sports_engine.ask("How many people died in the siege?").found
+    assert not sports_engine.ask("In which city was Salman Raduyev put on trial?").found
+    assert not sports_engine.ask("What was the name of the prosecutor in the Raduyev case?").found
+
+
+def test_how_many_needs_a_number_that_counts_what_was_asked(sports_engine):
+    a = sports_engine.ask("How many people were in the crowd at the Hopman Cup match?")
+    assert a.found and "8,000" in a.answer
+
+
+@pytest.mark.parametrize(
+    ("sentence", "ok"),
+    [
+        ("About 150 houses had been lost by Sunday.", True),
+        ("Dozens of houses burned overnight.", True),
+        ("Dozens of families lost their houses.", False),  # counts families, not houses
+        ("The 57th race saw houses on the shore flooded.", False),  # an ordinal counts nothing
+        ("A crowd of 8,000 watched the fire.", True),  # no houses named: another word may count them
+    ],
+)
+def test_the_number_must_count_what_was_asked(sentence, ok):
+    from bot.answer import _has_answer_type
+
+    assert _has_answer_type("number", sentence, "How many houses were destroyed?", None) is ok
