@@ -18,6 +18,7 @@ Run: ``.venv/bin/python bench/fusion_sweep.py [--queries 2000] [--json out.json]
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import math
 import shutil
@@ -26,6 +27,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -34,9 +36,6 @@ import bench_common as bc  # noqa: E402
 import bench_retrieval as br  # noqa: E402
 
 N = 50
-#: The answer evaluation's corpus (bench/answer_eval.py): 111 articles, so names compete
-#: with more distractors than in bench_retrieval's 51.
-NEWS_CORPUS = [bc.ROOT / "seeds", bc.ROOT / "bench" / "data" / "lee.jsonl", bc.ROOT / "bench" / "data" / "lee_background.jsonl"]
 
 
 def collect(store, embedder, items: list[dict]) -> list[dict]:
@@ -95,71 +94,83 @@ def _ranks(x: np.ndarray, present: np.ndarray) -> np.ndarray:
     return np.where(present, r, np.inf)
 
 
-def variants() -> dict[str, Callable]:
-    v: dict[str, Callable] = {
-        "dense": lambda s, b, n, q: s,
-        "lexical": lambda s, b, n, q: b,
-    }
-    for lw in (0.05, 0.1, 0.2, 0.3):
-        for nb in (0.0, 0.1):
-            v[f"current max-norm lw={lw} nb={nb}"] = (
-                lambda lw, nb: lambda s, b, n, q: (1 - lw) * s + lw * b / (b.max() or 1.0) + nb * n)(lw, nb)
-    for a in (0.1, 0.2, 0.3, 0.4, 0.5):
-        for nb in (0.0, 0.05, 0.1):
-            v[f"minmax both a={a} nb={nb}"] = (
-                lambda a, nb: lambda s, b, n, q: (1 - a) * _mm(s) + a * _mm(b) + nb * n)(a, nb)
-            v[f"z both a={a} nb={nb}"] = (
-                lambda a, nb: lambda s, b, n, q: (1 - a) * _z(s) + a * _z(b) + nb * n)(a, nb)
-    # dense raw; BM25 scaled by its share of the pool's top dense spread
-    for a in (0.1, 0.2, 0.3, 0.5):
-        for nb in (0.0, 0.05):
-            v[f"dense-spread bm25 a={a} nb={nb}"] = (
-                lambda a, nb: lambda s, b, n, q: s + a * (s.max() - np.median(s)) * b / (b.max() or 1.0) + nb * n)(a, nb)
-    # theoretical max: BM25 of a document holding every query term once at average length
-    for a in (0.1, 0.2, 0.3, 0.4, 0.5):
-        for nb in (0.0, 0.05, 0.1):
-            v[f"tm a={a} nb={nb}"] = (
-                lambda a, nb: lambda s, b, n, q: (1 - a) * s + a * np.minimum(1.0, b / (sum(q["idf"]) or 1.0)) + nb * n)(a, nb)
-    def tm(b, q):
-        return np.minimum(1.0, b / (sum(q["idf"]) or 1.0))
-    for a in (0.1, 0.15, 0.2):
-        for nb in (0.2, 0.3, 0.5, 0.8, 1.0, 1.5):
-            v[f"z both a={a} nb={nb}"] = (
-                lambda a, nb: lambda s, b, n, q: (1 - a) * _z(s) + a * _z(b) + nb * n)(a, nb)
-    for a in (0.1, 0.2, 0.3, 0.5):
-        for nb in (0.0, 0.05, 0.1):
-            v[f"mult tm a={a} nb={nb}"] = (
-                lambda a, nb: lambda s, b, n, q: s * (1 + a * tm(b, q)) + nb * n)(a, nb)
-    for a in (0.1, 0.2, 0.3):
-        for d in (0.05, 0.1, 0.15):
-            v[f"gated tm a={a} d={d}"] = (
-                lambda a, d: lambda s, b, n, q: s + (a * tm(b, q) + 0.1 * n) * (s >= s.max() - d))(a, d)
-    for a in (0.05, 0.1, 0.15, 0.2):
-        for nb in (0.0, 0.1, 0.3):
-            v[f"zdense+tm a={a} nb={nb}"] = (
-                lambda a, nb: lambda s, b, n, q: _z(s) + a * 10 * tm(b, q) + nb * n)(a, nb)
-    for k in (10, 30, 60):
-        for wl in (0.3, 0.5, 1.0):
-            def rrf(s, b, n, q, k=k, wl=wl):
-                rd = _ranks(s, np.ones_like(s, bool))
-                rl = _ranks(b, b > 0)
-                return 1 / (k + rd + 1) + wl / (k + rl + 1)
-            v[f"rrf k={k} wl={wl}"] = rrf
-    return v
+class F(NamedTuple):
+    """One query's candidate features: cosine, raw BM25, name fraction, query info."""
+
+    s: np.ndarray
+    b: np.ndarray
+    n: np.ndarray
+    idf_sum: float
 
 
-def rank_of(scores: np.ndarray, cands: list, gold_fn) -> int | None:
-    order = np.argsort(-scores, kind="stable")
-    seen: list = []
-    for i in order[:N]:
-        key = gold_fn(cands[i])
-        if key is None:
-            continue
-        if key is True:
-            return len(seen) + 1
-        if key not in seen:
-            seen.append(key)
-    return None
+def _tm(f: F) -> np.ndarray:
+    """BM25 over its theoretical maximum (every query term once, average length)."""
+    return np.minimum(1.0, f.b / (f.idf_sum or 1.0))
+
+
+def _maxnorm(f: F, a: float, nb: float) -> np.ndarray:
+    return (1 - a) * f.s + a * f.b / (f.b.max() or 1.0) + nb * f.n
+
+
+def _minmax(f: F, a: float, nb: float) -> np.ndarray:
+    return (1 - a) * _mm(f.s) + a * _mm(f.b) + nb * f.n
+
+
+def _zboth(f: F, a: float, nb: float) -> np.ndarray:
+    return (1 - a) * _z(f.s) + a * _z(f.b) + nb * f.n
+
+
+def _spread(f: F, a: float, nb: float) -> np.ndarray:
+    """Raw cosine; BM25 scaled to the pool's top-to-median cosine spread."""
+    return f.s + a * (f.s.max() - np.median(f.s)) * f.b / (f.b.max() or 1.0) + nb * f.n
+
+
+def _theoretical(f: F, a: float, nb: float) -> np.ndarray:
+    return (1 - a) * f.s + a * _tm(f) + nb * f.n
+
+
+def _mult(f: F, a: float, nb: float) -> np.ndarray:
+    return f.s * (1 + a * _tm(f)) + nb * f.n
+
+
+def _gated(f: F, a: float, d: float) -> np.ndarray:
+    """BM25 and names count only for passages within ``d`` of the best cosine."""
+    return f.s + (a * _tm(f) + 0.1 * f.n) * (f.s >= f.s.max() - d)
+
+
+def _zdense_tm(f: F, a: float, nb: float) -> np.ndarray:
+    return _z(f.s) + a * 10 * _tm(f) + nb * f.n
+
+
+def _rrf(f: F, k: float, wl: float) -> np.ndarray:
+    rd = _ranks(f.s, np.ones_like(f.s, bool))
+    rl = _ranks(f.b, f.b > 0)
+    return 1 / (k + rd + 1) + wl / (k + rl + 1)
+
+
+def variants() -> dict[str, Callable[[F], np.ndarray]]:
+    """Variant name → fusion function of the features."""
+    grid: list[tuple[str, Callable, str, tuple, str, tuple]] = [
+        ("max-norm (old default)", _maxnorm, "lw", (0.05, 0.1, 0.2, 0.3), "nb", (0.0, 0.1)),
+        ("minmax both", _minmax, "a", (0.1, 0.2, 0.3, 0.4, 0.5), "nb", (0.0, 0.05, 0.1)),
+        ("z both", _zboth, "a", (0.1, 0.15, 0.2, 0.3, 0.4, 0.5), "nb", (0.0, 0.05, 0.1, 0.2, 0.3, 0.5, 0.8, 1.0, 1.5)),
+        ("dense-spread bm25", _spread, "a", (0.1, 0.2, 0.3, 0.5), "nb", (0.0, 0.05)),
+        ("tm", _theoretical, "a", (0.1, 0.2, 0.3, 0.4, 0.5), "nb", (0.0, 0.05, 0.1)),
+        ("mult tm", _mult, "a", (0.1, 0.2, 0.3, 0.5), "nb", (0.0, 0.05, 0.1)),
+        ("gated tm", _gated, "a", (0.1, 0.2, 0.3), "d", (0.05, 0.1, 0.15)),
+        ("zdense+tm", _zdense_tm, "a", (0.05, 0.1, 0.15, 0.2), "nb", (0.0, 0.1, 0.3)),
+        ("rrf", _rrf, "k", (10, 30, 60), "wl", (0.3, 0.5, 1.0)),
+    ]
+    out: dict[str, Callable[[F], np.ndarray]] = {"dense": lambda f: f.s, "lexical": lambda f: f.b}
+    for label, fn, p1, xs, p2, ys in grid:
+        for x in xs:
+            for y in ys:
+                out[f"{label} {p1}={x} {p2}={y}"] = functools.partial(_apply, fn, x, y)
+    return out
+
+
+def _apply(fn: Callable, x: float, y: float, f: F) -> np.ndarray:
+    return fn(f, x, y)
 
 
 def article_rank(scores, q) -> int | None:
@@ -190,10 +201,8 @@ def run(queries: list[dict], fn, level: str) -> dict:
         if not c:
             ranks.append(None)
             continue
-        s = np.array([x[1] for x in c])
-        b = np.array([x[2] for x in c])
-        n = np.array([x[3] for x in c])
-        sc = fn(s, b, n, q)
+        f = F(np.array([x[1] for x in c]), np.array([x[2] for x in c]), np.array([x[3] for x in c]), sum(q["idf"]))
+        sc = fn(f)
         ranks.append(article_rank(sc, q) if level == "article" else passage_rank(sc, q))
     return br.summarize(ranks)
 
@@ -225,7 +234,7 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="fusion-news-", dir=bc.OUT))
     try:
         st = Store.open(Settings(data_dir=tmp, quotes=False))
-        ingest(st, embedder, NEWS_CORPUS, extractor=None)
+        ingest(st, embedder, br.NEWS_CORPUS, extractor=None)
         nq = collect(st, embedder, nitems)
         st.close()
     finally:
