@@ -82,7 +82,16 @@ _NUMBER_RE = re.compile(
     r"single|double|twice|several|none)\b",
     re.IGNORECASE,
 )
-AnswerType = Literal["age", "number", "time", "place", "person", "name", "agent"]
+AnswerType = Literal["age", "money", "number", "time", "place", "person", "org", "thing", "name", "agent"]
+_ORG_NOUNS = (
+    r"group|company|firm|party|team|organi[sz]ation|agency|band|club|union|newspaper|paper|airline|bank|"
+    r"charity|network|channel|station|movement|faction|militia|council|committee|court|ministry|department"
+)
+#: Things whose names are not organisations' (ships, races and shows often are: "name").
+_THING_NOUNS = (
+    r"weapon|missile|rocket|bomb|drug|vaccine|virus|disease|operation|plan|bill|law|act|treaty|"
+    r"agreement|accord|book|film|movie|song|album|storm|cyclone|hurricane|software"
+)
 _PERSON_NOUNS = (
     r"man|woman|men|women|boy|girl|person|child|baby|toddler|teenager|victim|suspect|thief|attacker|gunman|bomber|"
     r"driver|pilot|passenger|attendant|officer|soldier|doctor|nurse|teacher|student|worker|owner|"
@@ -99,9 +108,13 @@ _VAGUE_COUNTS = frozenset("people persons times years days hours more were was a
 _ANSWER_LABELS: dict[str, set[str]] = {
     "place": {"GPE", "LOC", "FAC"},
     "person": {"PERSON"},
+    "org": {"ORG"},
+    "thing": {"PRODUCT", "WORK_OF_ART", "LAW", "EVENT", "FAC"},
     "name": {"PERSON", "ORG", "FAC", "PRODUCT", "WORK_OF_ART", "EVENT", "LAW"},
     "agent": {"PERSON", "ORG", "NORP", "GPE"},
 }
+#: Answer kinds asked for by name ("what is the name of …"): a sentence without one can't answer.
+_NAME_TYPES = frozenset({"person", "org", "thing", "name"})
 #: Candidate answer sentences whose entities are looked up for typed questions.
 _TYPED_CANDIDATES = 8
 _AGE_PATTERN = r"\b\d{1,3}-year-old\b|\baged?\s+\d{1,3}\b|\b\d{1,3}\s+years?\s+old\b|,\s*\d{1,3}\s*,|\(\d{1,3}\)"
@@ -654,14 +667,16 @@ class Engine:
     def _typed(self, sentences: list[_Sentence], expected: AnswerType, question: str) -> list[_Sentence]:
         """The sentences re-scored by whether they hold the kind of answer asked for."""
         entities: list[tuple[Entity, ...]] | list[None] = [None] * len(sentences)
-        if expected in _ANSWER_LABELS or expected == "time":
+        if expected in _ANSWER_LABELS or expected in ("time", "money"):
             tagger = self._entity_tagger()
             if tagger is not None:
                 entities = tagger.entities([s.text for s in sentences])
-        out = [
-            s if _has_answer_type(expected, s.text, question, ents) else replace(s, score=s.score - _ANSWER_TYPE_PENALTY)
-            for s, ents in zip(sentences, entities, strict=True)
-        ]
+        out = []
+        for s, ents in zip(sentences, entities, strict=True):
+            if _has_answer_type(expected, s.text, question, ents):
+                out.append(s)
+            elif expected not in _NAME_TYPES:  # "what is the name of …" needs a name, full stop
+                out.append(replace(s, score=s.score - _ANSWER_TYPE_PENALTY))
         return sorted(out, key=lambda s: -s.score)
 
     def _entity_tagger(self) -> EntityTagger | None:
@@ -773,6 +788,9 @@ def _expected_answer_type(question: str) -> AnswerType | None:
     q = question.lower()
     if re.search(r"\bhow old\b|\bwhat age\b", q):
         return "age"
+    if re.search(r"\bhow much\b.*\b(?:worth|cost|costs|pay|paid|spend|spent|earn|earns|earned|raise|raised|owe|owed)\b"
+                 r"|\bwhat (?:price|sum|salary|fee|fine)\b", q):
+        return "money"
     if re.search(r"\bhow (?:many|much|far|long|big|large|high|tall|often)\b|\bwhat (?:percentage|proportion|share|number|amount)\b", q):
         return "number"
     if re.search(r"^\s*when\b|\bwhat (?:year|date|day|time|month)\b", q):
@@ -790,6 +808,10 @@ def _expected_answer_type(question: str) -> AnswerType | None:
             return "person"
         if re.search(rf"^(?:[\w’'-]+\s+){{0,2}}(?:{_PLACE_NOUNS})\b", what):
             return "place"
+        if re.search(rf"^(?:[\w’'-]+\s+){{0,2}}(?:{_ORG_NOUNS})\b", what):
+            return "org"
+        if re.search(rf"^(?:[\w’'-]+\s+){{0,2}}(?:{_THING_NOUNS})\b", what):
+            return "thing"
         return "name"
     if re.search(rf"^\s*(?:who|whom)\b|^\s*(?:which|what)\s+(?:{_AGENT_NOUNS})\b", q):
         return "agent"
@@ -805,6 +827,10 @@ def _has_answer_type(kind: AnswerType, sentence: str, question: str, entities: S
     text = sentence.lower()
     if kind == "age":
         return re.search(_AGE_PATTERN, text) is not None
+    if kind == "money":
+        if re.search(r"[$£€¥]\s?\d|\d\s?(?:dollars|pounds|euros|yen|cents|pence|rupees|francs)\b|\b(?:US|A|NZ|C|HK)\$", sentence):
+            return True
+        return entities is not None and _new_entity(entities, {"MONEY"}, question)
     if kind == "number":
         asked = {m.group(0) for m in _NUMBER_RE.finditer(question.lower())}
         numbers = [m for m in _NUMBER_RE.finditer(text) if m.group(0) not in asked]

@@ -186,3 +186,9 @@ def test_the_number_must_count_what_was_asked(sentence, ok):
     from bot.answer import _has_answer_type
 
     assert _has_answer_type("number", sentence, "How many houses were destroyed?", None) is ok
+
+
+def test_a_name_question_is_answered_by_the_sentence_that_gives_the_name(sports_engine):
+    """The sentence need not repeat what is named ("player"): the name is enough."""
+    a = sports_engine.ask("What is the name of the player Seles beat?")
+    assert a.found and "Dechy" in a.answer
