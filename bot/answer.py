@@ -76,10 +76,16 @@ _TIME_WORDS = (
 )
 #: A number that can answer "how many": not an ordinal ("57th") and not a bare year.
 _NUMBER_RE = re.compile(
-    r"(?<![\w.])(?!(?:19|20)\d\d(?![\d,]))\d[\d,.]*(?!\d|st\b|nd\b|rd\b|th\b)"
+    r"(?<![\w.,])\d(?:[\d,.]*\d)?(?!\w|[.,]\d)"
     r"|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|"
     r"sixty|seventy|eighty|ninety|hundreds?|thousands?|millions?|billions?|dozens?|half|quarter|"
     r"single|double|twice|several|none)\b",
+    re.IGNORECASE,
+)
+#: A 19xx/20xx number is a year when a date word comes before it ("in 1996", "March 2001").
+_YEAR_CONTEXT = re.compile(
+    r"(?:\b(?:in|since|by|from|until|till|of|during|early|late|mid|before|after|year|season|"
+    r"jan|feb|mar|apr|may|jun|jul|aug|sept?|oct|nov|dec)[a-z]*\.?\s+(?:\d{1,2},?\s+)?)$",
     re.IGNORECASE,
 )
 AnswerType = Literal["age", "money", "number", "time", "place", "person", "org", "thing", "name", "agent"]
@@ -103,7 +109,10 @@ _PERSON_NOUNS = (
 _PLACE_NOUNS = r"city|country|countries|town|state|province|region|island|village|suburb|place|continent|capital|nation|port|area|district|street|venue|hospital|prison|airport"
 _AGENT_NOUNS = r"man|woman|person|people|official|minister|leader|player|team|company|firm|group|party|organisation|organization|country|nation|politician|captain|coach|spokesman|spokeswoman|president|premier"
 #: "How many <these>" is answered by any number: the text rarely repeats the noun.
-_VAGUE_COUNTS = frozenset("people persons times years days hours more were was are is did do does have has of".split())
+_VAGUE_COUNTS = frozenset(
+    """people persons times years days hours more were was are is did do does have has had of will would
+    could can should may might must been be being the""".split()
+)
 #: spaCy labels that can answer each kind of question.
 _ANSWER_LABELS: dict[str, set[str]] = {
     "place": {"GPE", "LOC", "FAC"},
@@ -113,6 +122,13 @@ _ANSWER_LABELS: dict[str, set[str]] = {
     "name": {"PERSON", "ORG", "FAC", "PRODUCT", "WORK_OF_ART", "EVENT", "LAW"},
     "agent": {"PERSON", "ORG", "NORP", "GPE"},
 }
+_NOT_PLACES = frozenset(
+    """january february march april may june july august september october november december monday
+    tuesday wednesday thursday friday saturday sunday christmas easter reuters afp ap parliament
+    court congress government police""".split()
+)
+#: Labels of proper names (not dates, times or quantities).
+_PROPER_LABELS = {"PERSON", "NORP", "FAC", "ORG", "GPE", "LOC", "PRODUCT", "EVENT", "WORK_OF_ART", "LAW", "LANGUAGE"}
 #: Answer kinds asked for by name ("what is the name of …"): a sentence without one can't answer.
 _NAME_TYPES = frozenset({"person", "org", "thing", "name"})
 #: Candidate answer sentences whose entities are looked up for typed questions.
@@ -176,6 +192,12 @@ _PERSON_SAID = [
         re.IGNORECASE | re.DOTALL,
     ),
 ]
+#: Words after "what did X say" that are not a topic.
+_NOT_TOPIC = frozenset(
+    """yesterday today tonight recently lately earlier later then now again first last next this that
+    week weekend month year morning afternoon evening night monday tuesday wednesday thursday friday
+    saturday sunday before after since ago just also publicly privately there here exactly""".split()
+)
 _NAME_FILLERS = frozenset("the of and de la le du da di del der den van von bin ibn al el mr mrs ms dr".split())
 _NOT_PERSON = frozenset(
     "it this that they them he she we you i the article articles report reports news story".split()
@@ -215,7 +237,10 @@ def classify(question: str) -> ParsedQuestion:
         if person.lower() in _NOT_PERSON or len(person.split()) > 6:
             break
         parts = m.groupdict()
-        topic = (parts.get("topic") or parts.get("clause") or "").strip(" ?.!") or None
+        clause = (parts.get("clause") or "").strip(" ?.!")
+        if clause and all(w in _NOT_TOPIC for w in re.findall(r"[\w’']+", clause.lower())):
+            clause = ""  # "what did X say yesterday?": a time, not a topic
+        topic = (parts.get("topic") or clause).strip(" ?.!") or None
         return ParsedQuestion("person_said", text, topic or text, person=person, topic=topic)
     return ParsedQuestion("general", text, text)
 
@@ -396,6 +421,11 @@ class Engine:
             return None
         log.info("empty store: indexing the seed articles in %s", self.settings.seeds_dir)
         return self.ingest([str(self.settings.seeds_dir)], progress=progress)
+
+    def warm_up(self) -> None:
+        """Load what the first question would otherwise wait for (the NER model, ~1 s)."""
+        self.embedder.encode(["warm-up"])
+        self._entity_tagger()
 
     def stats(self) -> StoreStats:
         return self.store.stats()
@@ -617,6 +647,8 @@ class Engine:
         expected = _expected_answer_type(q.text) if kind == "general" else None
         salient = [t for t in lexical_terms(q.text) if t not in _GENERIC_TERMS and t not in lexical_terms(" ".join(names))]
         asked_names = [n for n in names if n != must]
+        # "what did X say about Bloomberg": a passage that never names Bloomberg can't answer
+        topic_names = query_names(q.topic) if must and q.topic else []
         sentences: list[_Sentence] = []
         seen: set[tuple[str, int]] = set()
         top = hits[: self.settings.answer_passages]
@@ -624,9 +656,9 @@ class Engine:
             sims = vecs @ qvec if len(sents) else np.zeros(0)
             missing = _missing(salient, hit.text)
             penalty = min(_MAX_MISSING_PENALTY, _MISSING_TERM_PENALTY * missing)
+            if topic_names and _missing_names(topic_names, f"{hit.title}\n{hit.text}"):
+                continue
             absent = _missing_names(asked_names, f"{hit.title}\n{hit.text}")
-            if absent and must:
-                continue  # "what did X say about Bloomberg": a passage without Bloomberg can't answer
             penalty += min(_MAX_MISSING_NAME_PENALTY, _MISSING_NAME_PENALTY * absent)
             title = fold_text(hit.title)
             for s, sim in zip(sents, sims, strict=True):
@@ -650,8 +682,9 @@ class Engine:
                     score += _REPORTING_BONUS
                 sentences.append(_Sentence(s.chunk, s.start, s.end, s.text, score))
         sentences.sort(key=lambda s: -s.score)
-        if expected and sentences:
-            sentences = self._typed(sentences[:_TYPED_CANDIDATES], expected, q.text)
+        if expected and sentences:  # only the leaders are tagged; the rest count as lacking the type
+            tail = [replace(s, score=s.score - _ANSWER_TYPE_PENALTY) for s in sentences[_TYPED_CANDIDATES:]]
+            sentences = sorted(self._typed(sentences[:_TYPED_CANDIDATES], expected, q.text) + tail, key=lambda s: -s.score)
         if not sentences or sentences[0].score < self.settings.min_answer_score:
             return _not_found(q, kind, hits, "The articles don't say.")
         best = sentences[0].score
@@ -675,7 +708,9 @@ class Engine:
         for s, ents in zip(sentences, entities, strict=True):
             if _has_answer_type(expected, s.text, question, ents):
                 out.append(s)
-            elif expected not in _NAME_TYPES:  # "what is the name of …" needs a name, full stop
+            elif expected in _NAME_TYPES and not _has_answer_type("name", s.text, question, ents, any_name=True):
+                continue  # "what is the name of …" and the sentence names nothing new: no answer
+            else:
                 out.append(replace(s, score=s.score - _ANSWER_TYPE_PENALTY))
         return sorted(out, key=lambda s: -s.score)
 
@@ -818,7 +853,9 @@ def _expected_answer_type(question: str) -> AnswerType | None:
     return None
 
 
-def _has_answer_type(kind: AnswerType, sentence: str, question: str, entities: Sequence[Entity] | None) -> bool:
+def _has_answer_type(
+    kind: AnswerType, sentence: str, question: str, entities: Sequence[Entity] | None, any_name: bool = False
+) -> bool:
     """Whether ``sentence`` holds an answer of ``kind`` that the question itself does not.
 
     ``entities`` are the sentence's named entities (``None`` when no NER model is
@@ -833,17 +870,21 @@ def _has_answer_type(kind: AnswerType, sentence: str, question: str, entities: S
         return entities is not None and _new_entity(entities, {"MONEY"}, question)
     if kind == "number":
         asked = {m.group(0) for m in _NUMBER_RE.finditer(question.lower())}
-        numbers = [m for m in _NUMBER_RE.finditer(text) if m.group(0) not in asked]
+        numbers = [
+            m for m in _NUMBER_RE.finditer(text)
+            if m.group(0) not in asked and not (re.fullmatch(r"(?:19|20)\d\d", m.group(0)) and _YEAR_CONTEXT.search(text[: m.start()]))
+        ]
         counted = re.search(r"\bhow many\s+(?:more\s+|of\s+the\s+)?([a-z]+)", question.lower())
         if not numbers or not counted or counted.group(1) in _VAGUE_COUNTS:
             return bool(numbers)
         # "how many homes": when the sentence speaks of homes, a number must count them
         # ("150 homes", "dozens of homes"; not "hundreds of people left their homes").
         # A sentence that never says "homes" may use another word ("a crowd of 8,000").
-        stem = counted.group(1)[:4]
-        if not re.search(rf"\b{re.escape(stem)}", text):
+        noun = re.sub(r"(?:ies|es|s)$", "", counted.group(1))
+        forms = rf"{re.escape(noun)}(?:s|es|ies|y)?\b"
+        if not re.search(rf"\b{forms}", text):
             return True
-        return any(re.match(rf"(?:\s+of)?(?:\s+[\w-]+)?\s+{re.escape(stem)}", text[m.end():]) for m in numbers)
+        return any(re.match(rf"(?:\s+of)?(?:\s+[\w-]+)?\s+{forms}", text[m.end():]) for m in numbers)
     if kind == "time":
         asked = {m.group(0) for m in re.finditer(_TIME_WORDS, question.lower())}
         if any(m.group(0) not in asked for m in re.finditer(_TIME_WORDS, text)):
@@ -852,12 +893,12 @@ def _has_answer_type(kind: AnswerType, sentence: str, question: str, entities: S
     folded_q = fold_text(question)
     if kind == "place":  # "off the Gold Coast", "in Dagestan": NER misses many places
         places = re.findall(r"\b(?:in|at|off|near|outside|inside|from|to)\s+(?:the\s+)?([A-Z][\w’'-]+)", sentence)
-        if any(fold_text(w) not in folded_q for w in places):
+        if any(fold_text(w) not in folded_q and w.lower() not in _NOT_PLACES for w in places):
             return True
     if entities is None:
         words = re.findall(r"(?<=[\w,;:] )[A-Z][\w’'-]+", sentence)
         return any(fold_text(w) not in folded_q for w in words)
-    return _new_entity(entities, _ANSWER_LABELS[kind], question)
+    return _new_entity(entities, _PROPER_LABELS if any_name else _ANSWER_LABELS[kind], question)
 
 
 def _new_entity(entities: Sequence[Entity], labels: set[str], question: str) -> bool:

@@ -879,6 +879,7 @@ def run_bot(settings: BotSettings, engine: Engine) -> None:
     seeded = engine.ensure_seeded()
     if seeded is not None:
         log.info("indexed the seed articles: %s", seeded.summary())
+    engine.warm_up()
     app = build_application(settings, engine)
     try:
         if settings.webhook_url:

@@ -57,6 +57,8 @@ class EntityTagger:
         """
         with self._lock:
             known = {t: self._cache[t] for t in dict.fromkeys(texts) if t in self._cache}
+            for t in known:
+                self._cache.move_to_end(t)
         todo = [t for t in dict.fromkeys(texts) if t not in known]
         if todo:
             nlp = _load_pipeline(self.spacy_model)

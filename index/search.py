@@ -5,7 +5,7 @@ candidates, by default as a weighted sum of z-scores (``fusion="zscore"``: each
 retriever's scores standardised over the pool, so neither scale dominates), or as
 cosine + max-normalised BM25 (``"weighted"``), or by reciprocal rank fusion (``"rrf"``).
 Passages that contain the names and quoted phrases of the query ("Stockholm", "Moon
-Jae-in", "the Christmas gift") earn ``settings.name_boost`` more, since exact names are
+Jae-in", "the Christmas gift") earn ``settings.effective_name_boost`` more, since exact names are
 what vector-only search misses.
 
 Example:
@@ -36,7 +36,9 @@ _CAP_WORD_RE = re.compile(r"\b[A-Z][\w’'\-]*(?:(?:\s+(?:de|la|le|du|da|di|del|
 _NOT_NAMES = frozenset(
     """who what when where why how which whose whom did does do is are was were has have had
     can could would should will the a an in on at of for to and or but i tell show give list
-    find explain describe according mr mrs ms dr""".split()
+    find explain describe according mr mrs ms dr
+    latest briefly please summarise summarize summary recap hi hey hello quick quickly overall ok okay
+    so now also any anything update updates news breaking thanks""".split()
 )
 
 
@@ -153,12 +155,13 @@ class Searcher:
         elif s.fusion == "rrf":
             scores = np.array([
                 sum(1.0 / (s.rrf_k + r[cid] + 1) for r in (dense_rank, lex_rank) if cid in r) for cid in ids
-            ]) + s.name_boost * name_frac / (s.rrf_k + 1)
+            ]) + s.effective_name_boost * name_frac / (s.rrf_k + 1)
         elif s.fusion == "zscore":
             scores = (1 - s.lexical_weight) * _zscore(sim_arr) + s.lexical_weight * _zscore(lex_arr)
-            scores = scores + s.name_boost * name_frac
+            scores = scores + s.effective_name_boost * name_frac
         else:
-            scores = (1 - s.lexical_weight) * sim_arr + s.lexical_weight * lex_arr / top_lex + s.name_boost * name_frac
+            scores = (1 - s.lexical_weight) * sim_arr + s.lexical_weight * lex_arr / top_lex
+            scores = scores + s.effective_name_boost * name_frac
 
         hits = []
         for i, cid in enumerate(ids):

@@ -62,9 +62,10 @@ DEFAULT_RRF_K = 60
 DEFAULT_FUSION = "zscore"
 #: BM25's share in ``zscore`` and ``weighted`` fusion.
 DEFAULT_LEXICAL_WEIGHT = 0.2
-#: Added for containing all of the query's names and quoted phrases, in the fused score's
-#: units (standard deviations under ``zscore``; under RRF it counts as first places).
-DEFAULT_NAME_BOOST = 1.0
+#: Added for containing all of the query's names and quoted phrases, in each fusion's own
+#: units: standard deviations under ``zscore``, cosine under ``weighted``, first places
+#: (×1/(rrf_k+1)) under ``rrf``. ``Settings.name_boost`` ``None`` means this table.
+DEFAULT_NAME_BOOST: dict[str, float] = {"zscore": 1.0, "weighted": 0.1, "rrf": 0.1}
 #: Candidates taken from each retriever before fusion.
 DEFAULT_CANDIDATES = 50
 #: Articles per database transaction during ingest (also the resume granularity).
@@ -96,7 +97,8 @@ class Settings:
             max-normalised BM25) or ``rrf`` (reciprocal rank fusion).
         lexical_weight: BM25 share in ``zscore`` and ``weighted`` fusion.
         rrf_k: Reciprocal-rank-fusion constant.
-        name_boost: Bonus for passages containing the query's names.
+        name_boost: Bonus for passages containing the query's names (``None``: the
+            fusion's default, ``DEFAULT_NAME_BOOST``).
         candidates: Candidates per retriever before fusion.
         commit_every: Articles per transaction during ingest.
         fetch_timeout: Seconds allowed for one URL fetch.
@@ -118,7 +120,7 @@ class Settings:
     fusion: Fusion = DEFAULT_FUSION
     lexical_weight: float = DEFAULT_LEXICAL_WEIGHT
     rrf_k: int = DEFAULT_RRF_K
-    name_boost: float = DEFAULT_NAME_BOOST
+    name_boost: float | None = None
     candidates: int = DEFAULT_CANDIDATES
     commit_every: int = DEFAULT_COMMIT_EVERY
     fetch_timeout: float = DEFAULT_FETCH_TIMEOUT
@@ -154,17 +156,24 @@ class Settings:
             raw = env.get(f"CITEBOT_{f.name.upper()}")
             if raw is None or raw == "":
                 continue
-            values[f.name] = _coerce(f.name, raw, cls.__dataclass_fields__[f.name].default)
+            values[f.name] = _coerce(f.name, raw, cls.__dataclass_fields__[f.name].default, str(f.type))
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
+
+    @property
+    def effective_name_boost(self) -> float:
+        """``name_boost``, or the default of the chosen fusion when it is unset."""
+        return DEFAULT_NAME_BOOST[self.fusion] if self.name_boost is None else self.name_boost
 
     def with_(self, **changes) -> Settings:
         """A copy with some fields changed."""
         return replace(self, **changes)
 
 
-def _coerce(name: str, raw: str, default: object) -> object:
+def _coerce(name: str, raw: str, default: object, annotation: str = "") -> object:
     try:
+        if default is None and annotation.startswith("float"):
+            return float(raw)
         if isinstance(default, bool):
             if raw.lower() in ("1", "true", "yes", "on"):
                 return True

@@ -100,6 +100,7 @@ def test_empty_and_overlong_questions_are_input_errors(seed_engine):
         ("How did Kim Jong Un describe US policies?", "person_said", "Kim Jong Un", "US policies"),
         ("Batchelor's comments on the result", "person_said", "Batchelor", "the result"),
         ("What did Tom Kinton say the flight attendants did?", "person_said", "Tom Kinton", "the flight attendants did"),
+        ("What did Howard say yesterday?", "person_said", "Howard", None),
         ("What happened in Stockholm?", "general", None, None),
         ("What did they say?", "general", None, None),
     ],
@@ -178,6 +179,8 @@ def test_how_many_needs_a_number_that_counts_what_was_asked(sports_engine):
         ("About 150 houses had been lost by Sunday.", True),
         ("Dozens of houses burned overnight.", True),
         ("Dozens of families lost their houses.", False),  # counts families, not houses
+        ("About 2000 houses lost power.", True),  # a count, though it looks like a year
+        ("In March 2001, the houses were sold.", False),  # a year, not a count
         ("The 57th race saw houses on the shore flooded.", False),  # an ordinal counts nothing
         ("A crowd of 8,000 watched the fire.", True),  # no houses named: another word may count them
     ],

@@ -52,3 +52,15 @@ def test_query_names():
     assert query_names("What did O’Brien say about talks in Stockholm?") == ["O’Brien", "Stockholm"]
     assert query_names('Who said "back on track"?') == ["back on track"]
     assert query_names("what happened to the economy") == []
+    # opening words are not names; name particles stay inside the name
+    assert query_names("Latest on the Tampa?") == ["Tampa"]
+    assert query_names("Briefly, where is Osama bin Laden?") == ["Osama bin Laden"]
+    assert query_names("What did Mbeki say about Zimbabwe's land seizures?") == ["Mbeki", "Zimbabwe's"]
+
+
+def test_each_fusion_has_its_own_name_bonus_unless_one_is_set():
+    from index.settings import Settings
+
+    assert Settings().effective_name_boost == 1.0  # z-score: one standard deviation
+    assert Settings(fusion="weighted").effective_name_boost == 0.1  # cosine units
+    assert Settings.from_env({"CITEBOT_NAME_BOOST": "0.5", "CITEBOT_FUSION": "rrf"}).effective_name_boost == 0.5
