@@ -113,6 +113,28 @@ _VAGUE_COUNTS = frozenset(
     """people persons times years days hours more were was are is did do does have has had of will would
     could can should may might must been be being the""".split()
 )
+#: Question wordings that ask for a kind of answer, tried in order.
+_QUESTION_TYPES: tuple[tuple[re.Pattern[str], AnswerType], ...] = (
+    (re.compile(r"\bhow old\b|\bwhat age\b"), "age"),
+    (re.compile(r"\bhow much\b.*\b(?:worth|costs?|pay|paid|spend|spent|earns?|earned|raised?|owed?)\b"
+                r"|\bwhat (?:price|sum|salary|fee|fine)\b"), "money"),
+    (re.compile(r"\bhow (?:many|much|far|long|big|large|high|tall|often)\b"
+                r"|\bwhat (?:percentage|proportion|share|number|amount)\b"), "number"),
+    (re.compile(r"^\s*when\b|\bwhat (?:year|date|day|time|month)\b"), "time"),
+    (re.compile(rf"^\s*where\b|\b(?:which|what)\s+(?:{_PLACE_NOUNS})\b"), "place"),
+)
+_NAME_OF = re.compile(
+    r"\bwhat(?:\s+is|\s+was|\s+were|['’]s)\s+(?:the\s+)?(?P<part>full\s+|first\s+|last\s+|sur)?names?\s+of\s+"
+    r"(?:the\s+|a\s+|an\s+|his\s+|her\s+|their\s+)?(?P<what>.*)|^\s*name\s+the\s+(?P<what2>.*)"
+)
+#: "the name of the <noun>": which kind of name the noun wants.
+_NAMED_KINDS: tuple[tuple[re.Pattern[str], AnswerType], ...] = tuple(
+    (re.compile(rf"(?:[\w’'-]+\s+){{0,{n}}}(?:{nouns})\b"), kind)
+    for kind, nouns, n in (
+        ("person", _PERSON_NOUNS, 3), ("place", _PLACE_NOUNS, 2), ("org", _ORG_NOUNS, 2), ("thing", _THING_NOUNS, 2)
+    )
+)
+_AGENT_QUESTION = re.compile(rf"^\s*(?:who|whom)\b|^\s*(?:which|what)\s+(?:{_AGENT_NOUNS})\b")
 #: spaCy labels that can answer each kind of question.
 _ANSWER_LABELS: dict[str, set[str]] = {
     "place": {"GPE", "LOC", "FAC"},
@@ -821,34 +843,19 @@ def _expected_answer_type(question: str) -> AnswerType | None:
         'place'
     """
     q = question.lower()
-    if re.search(r"\bhow old\b|\bwhat age\b", q):
-        return "age"
-    if re.search(r"\bhow much\b.*\b(?:worth|cost|costs|pay|paid|spend|spent|earn|earns|earned|raise|raised|owe|owed)\b"
-                 r"|\bwhat (?:price|sum|salary|fee|fine)\b", q):
-        return "money"
-    if re.search(r"\bhow (?:many|much|far|long|big|large|high|tall|often)\b|\bwhat (?:percentage|proportion|share|number|amount)\b", q):
-        return "number"
-    if re.search(r"^\s*when\b|\bwhat (?:year|date|day|time|month)\b", q):
-        return "time"
-    if re.search(rf"^\s*where\b|\b(?:which|what)\s+(?:{_PLACE_NOUNS})\b", q):
-        return "place"
-    m = re.search(
-        r"\bwhat(?:\s+is|\s+was|\s+were|['’]s)\s+(?:the\s+)?(?P<part>full\s+|first\s+|last\s+|sur)?names?\s+of\s+"
-        r"(?:the\s+|a\s+|an\s+|his\s+|her\s+|their\s+)?(?P<what>.*)|^\s*name\s+the\s+(?P<what2>.*)",
-        q,
-    )
+    for pattern, kind in _QUESTION_TYPES:
+        if pattern.search(q):
+            return kind
+    m = _NAME_OF.search(q)
     if m:
         what = m.group("what") or m.group("what2") or ""
-        if m.group("part") or re.search(rf"^(?:[\w’'-]+\s+){{0,3}}(?:{_PERSON_NOUNS})\b", what):
+        if m.group("part"):  # "the first name of …"
             return "person"
-        if re.search(rf"^(?:[\w’'-]+\s+){{0,2}}(?:{_PLACE_NOUNS})\b", what):
-            return "place"
-        if re.search(rf"^(?:[\w’'-]+\s+){{0,2}}(?:{_ORG_NOUNS})\b", what):
-            return "org"
-        if re.search(rf"^(?:[\w’'-]+\s+){{0,2}}(?:{_THING_NOUNS})\b", what):
-            return "thing"
+        for pattern, kind in _NAMED_KINDS:
+            if pattern.match(what):
+                return kind
         return "name"
-    if re.search(rf"^\s*(?:who|whom)\b|^\s*(?:which|what)\s+(?:{_AGENT_NOUNS})\b", q):
+    if _AGENT_QUESTION.search(q):
         return "agent"
     return None
 

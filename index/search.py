@@ -5,8 +5,8 @@ candidates, by default as a weighted sum of z-scores (``fusion="zscore"``: each
 retriever's scores standardised over the pool, so neither scale dominates), or as
 cosine + max-normalised BM25 (``"weighted"``), or by reciprocal rank fusion (``"rrf"``).
 Passages that contain the names and quoted phrases of the query ("Stockholm", "Moon
-Jae-in", "the Christmas gift") earn ``settings.effective_name_boost`` more, since exact names are
-what vector-only search misses.
+Jae-in", "the Christmas gift") earn ``settings.effective_name_boost`` more, since exact
+names are what vector-only search misses.
 
 Example:
     >>> from index import Settings, Store, Embedder, Searcher
@@ -156,11 +156,11 @@ class Searcher:
             scores = np.array([
                 sum(1.0 / (s.rrf_k + r[cid] + 1) for r in (dense_rank, lex_rank) if cid in r) for cid in ids
             ]) + s.effective_name_boost * name_frac / (s.rrf_k + 1)
-        elif s.fusion == "zscore":
-            scores = (1 - s.lexical_weight) * _zscore(sim_arr) + s.lexical_weight * _zscore(lex_arr)
-            scores = scores + s.effective_name_boost * name_frac
-        else:
-            scores = (1 - s.lexical_weight) * sim_arr + s.lexical_weight * lex_arr / top_lex
+        else:  # zscore: both standardised over the pool; weighted: cosine + BM25 / its max
+            zscore = s.fusion == "zscore"
+            dense_part = _zscore(sim_arr) if zscore else sim_arr
+            lexical_part = _zscore(lex_arr) if zscore else lex_arr / top_lex
+            scores = (1 - s.lexical_weight) * dense_part + s.lexical_weight * lexical_part
             scores = scores + s.effective_name_boost * name_frac
 
         hits = []
