@@ -170,7 +170,7 @@ _GENERIC_TERMS = frozenset(
     """how what who where when which why whose happen happened happens happening name named names
     many much people number thing things kind type make made get got go goes went use used new
     according report reported reports call called current currently like also way mean means
-    know known think thought""".split()
+    know known think thought held hold holds holding take takes took taken place due expected""".split()
 )
 
 _CUE = (
