@@ -40,7 +40,7 @@ N = 50
 
 def collect(store, embedder, items: list[dict]) -> list[dict]:
     """Per query: candidates with features (sim, bm25, name_frac, article_id, text)."""
-    from index.search import fold_text, query_names
+    from index.search import fold_text, name_pattern, query_names
     from index.store import lexical_terms
 
     qvecs = embedder.encode([it["query"] for it in items])
@@ -60,11 +60,11 @@ def collect(store, embedder, items: list[dict]) -> list[dict]:
         for cid, vec in store.vectors(missing).items():
             sims[cid] = float(np.dot(vec, qv))
         lex = {h.chunk_id: h.score for h in lexical}
-        fn = [fold_text(x) for x in names]
+        fn = [name_pattern(x) for x in names]
         rows = []
         for cid, rec in recs.items():
             folded = fold_text(rec.text) if names else ""
-            nf = sum(1 for x in fn if x in folded) / len(names) if names else 0.0
+            nf = sum(1 for p, raw in fn if p.search(rec.text if raw else folded)) / len(names) if names else 0.0
             rows.append((cid, sims.get(cid, 0.0), lex.get(cid, 0.0), nf, rec.article_id, rec.text))
         terms = lexical_terms(q)
         total = store._db.execute("SELECT count(*) FROM chunks").fetchone()[0]
@@ -142,6 +142,20 @@ def _zdense_tm(f: F, a: float, nb: float) -> np.ndarray:
     return _z(f.s) + a * 10 * _tm(f) + nb * f.n
 
 
+def _confidence(f: F, t: float, strong: float) -> np.ndarray:
+    """Dense-confident queries (best cosine ≥ t) fuse lightly (z-score, BM25 0.1, names 0.1);
+    the others lean on BM25 and names (BM25 0.2, names ``strong`` sd)."""
+    if f.s.max() >= t:
+        return _zboth(f, 0.1, 0.1)
+    return _zboth(f, 0.2, strong)
+
+
+def _rare_names(f: F, nb: float, share: float, a: float = 0.1) -> np.ndarray:
+    """Z-score fusion; a strong name bonus only when few of the pool's passages have the names."""
+    rare = float((f.n > 0).mean()) <= share
+    return _zboth(f, a, nb if rare else 0.1)
+
+
 def _rrf(f: F, k: float, wl: float) -> np.ndarray:
     rd = _ranks(f.s, np.ones_like(f.s, bool))
     rl = _ranks(f.b, f.b > 0)
@@ -160,6 +174,10 @@ def variants() -> dict[str, Callable[[F], np.ndarray]]:
         ("gated tm", _gated, "a", (0.1, 0.2, 0.3), "d", (0.05, 0.1, 0.15)),
         ("zdense+tm", _zdense_tm, "a", (0.05, 0.1, 0.15, 0.2), "nb", (0.0, 0.1, 0.3)),
         ("rrf", _rrf, "k", (10, 30, 60), "wl", (0.3, 0.5, 1.0)),
+        ("rare-names", _rare_names, "nb", (0.5, 1.0, 1.5, 2.0), "share", (0.02, 0.05, 0.1, 0.2, 0.4)),
+        ("rare-names a=0.15", functools.partial(_rare_names, a=0.15), "nb", (1.0, 1.5, 2.0), "share", (0.05, 0.1, 0.2)),
+        ("rare-names a=0.2", functools.partial(_rare_names, a=0.2), "nb", (1.0, 1.5, 2.0), "share", (0.05, 0.1, 0.2)),
+        ("dense-confidence", _confidence, "t", (0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7), "strong", (1.0, 1.5)),
     ]
     out: dict[str, Callable[[F], np.ndarray]] = {"dense": lambda f: f.s, "lexical": lambda f: f.b}
     for label, fn, p1, xs, p2, ys in grid:

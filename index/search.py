@@ -29,7 +29,7 @@ from .loaders import clean_text
 from .settings import SearchMode
 from .store import STOPWORDS, ChunkRecord, Store
 
-__all__ = ["Hit", "Searcher", "query_names", "fold_text"]
+__all__ = ["Hit", "Searcher", "query_names", "name_pattern", "fold_text"]
 
 _QUOTED_RE = re.compile(r"[\"“”]([^\"“”]{2,80})[\"“”]")
 _CAP_WORD_RE = re.compile(r"\b[A-Z][\w’'\-]*(?:(?:\s+(?:de|la|le|du|da|di|del|der|den|van|von|bin|ibn|al|el))*\s+[A-Z][\w’'\-]*)*")
@@ -136,7 +136,7 @@ class Searcher:
         top_lex = max(lex.values(), default=0.0) or 1.0
         dense_rank = {h.chunk_id: r for r, h in enumerate(dense)}
         lex_rank = {h.chunk_id: r for r, h in enumerate(lexical)}
-        folded_names = [fold_text(x) for x in names]
+        name_patterns = [name_pattern(x) for x in names]
         s = self.settings
 
         ids = list(records)
@@ -145,8 +145,9 @@ class Searcher:
         matched = np.zeros(len(ids), dtype=int)
         if names:
             for i, cid in enumerate(ids):
-                folded = fold_text(records[cid].text)
-                matched[i] = sum(1 for x in folded_names if x in folded)
+                text = records[cid].text
+                folded = fold_text(text)
+                matched[i] = sum(1 for p, raw in name_patterns if p.search(text if raw else folded))
         name_frac = matched / len(names) if names else np.zeros(len(ids))
         if mode == "dense":
             scores = sim_arr
@@ -184,6 +185,23 @@ def _zscore(x: np.ndarray) -> np.ndarray:
     """Scores as standard deviations from the pool's mean (all zero when they are equal)."""
     sd = float(x.std()) if len(x) else 0.0
     return (x - x.mean()) / sd if sd > 0 else np.zeros_like(x)
+
+
+def name_pattern(name: str) -> tuple[re.Pattern[str], bool]:
+    """A pattern finding ``name`` as whole words, and whether it runs on the raw text.
+
+    Acronyms ("US", "AFL") match case-sensitively on the raw text, dots allowed ("U.S."),
+    so the pronoun "us" is not the United States; other names match accent- and
+    case-folded text, with a possessive or a short ending ("O'Brien's", "Democrats",
+    "Korean", "Iraqi") but not as the start of a longer word ("Cup" in "cupboard").
+
+    Example:
+        >>> p, raw = name_pattern("US"); bool(p.search("talks with the U.S. envoy")), bool(p.search("tell us"))
+        (True, False)
+    """
+    if name.isupper() and name.isalpha() and len(name) <= 5:
+        return re.compile(r"(?<!\w)" + r"\.?".join(map(re.escape, name)) + r"\.?(?!\w)"), True
+    return re.compile(r"(?<!\w)" + re.escape(fold_text(name)) + r"(?:['’]s)?\w{0,3}(?!\w)"), False
 
 
 def query_names(query: str) -> list[str]:

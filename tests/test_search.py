@@ -58,6 +58,20 @@ def test_query_names():
     assert query_names("What did Mbeki say about Zimbabwe's land seizures?") == ["Mbeki", "Zimbabwe's"]
 
 
+def test_names_match_whole_words_and_acronyms_only_in_capitals():
+    from index.search import fold_text, name_pattern
+
+    def found(name, text):
+        pattern, raw = name_pattern(name)
+        return bool(pattern.search(text if raw else fold_text(text)))
+
+    assert found("US", "talks with the U.S. envoy") and found("US", "US officials")
+    assert not found("US", "he told us") and not found("US", "business as usual")
+    assert found("O'Brien", "O’Brien's remarks") and found("Democrat", "the Democrats")
+    assert found("North Korea", "the North Korean leader")
+    assert not found("Cup", "a cupboard")
+
+
 def test_each_fusion_has_its_own_name_bonus_unless_one_is_set():
     from index.settings import Settings
 
