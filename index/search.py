@@ -6,7 +6,8 @@ retriever's scores standardised over the pool, so neither scale dominates), or a
 cosine + max-normalised BM25 (``"weighted"``), or by reciprocal rank fusion (``"rrf"``).
 Passages that contain the names and quoted phrases of the query ("Stockholm", "Moon
 Jae-in", "the Christmas gift") earn ``settings.effective_name_boost`` more, since exact
-names are what vector-only search misses.
+names are what vector-only search misses — a tenth of it when more than
+``settings.common_name_share`` of the candidates have the names anyway.
 
 Example:
     >>> from index import Settings, Store, Embedder, Searcher
@@ -149,6 +150,9 @@ class Searcher:
                 folded = fold_text(text)
                 matched[i] = sum(1 for p, raw in name_patterns if p.search(text if raw else folded))
         name_frac = matched / len(names) if names else np.zeros(len(ids))
+        boost = s.effective_name_boost
+        if len(ids) and (matched > 0).mean() > s.common_name_share:
+            boost /= 10  # most candidates have the names: they no longer tell passages apart
         if mode == "dense":
             scores = sim_arr
         elif mode == "lexical":
@@ -156,13 +160,13 @@ class Searcher:
         elif s.fusion == "rrf":
             scores = np.array([
                 sum(1.0 / (s.rrf_k + r[cid] + 1) for r in (dense_rank, lex_rank) if cid in r) for cid in ids
-            ]) + s.effective_name_boost * name_frac / (s.rrf_k + 1)
+            ]) + boost * name_frac / (s.rrf_k + 1)
         else:  # zscore: both standardised over the pool; weighted: cosine + BM25 / its max
             zscore = s.fusion == "zscore"
             dense_part = _zscore(sim_arr) if zscore else sim_arr
             lexical_part = _zscore(lex_arr) if zscore else lex_arr / top_lex
             scores = (1 - s.lexical_weight) * dense_part + s.lexical_weight * lexical_part
-            scores = scores + s.effective_name_boost * name_frac
+            scores = scores + boost * name_frac
 
         hits = []
         for i, cid in enumerate(ids):

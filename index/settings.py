@@ -66,6 +66,10 @@ DEFAULT_LEXICAL_WEIGHT = 0.2
 #: units: standard deviations under ``zscore``, cosine under ``weighted``, first places
 #: (×1/(rrf_k+1)) under ``rrf``. ``Settings.name_boost`` ``None`` means this table.
 DEFAULT_NAME_BOOST: dict[str, float] = {"zscore": 1.0, "weighted": 0.1, "rrf": 0.1}
+#: A query name found in more than this share of the candidate passages no longer tells
+#: them apart: it earns a tenth of the name bonus (bench/fusion_sweep.py "rare-names":
+#: +1 point Wikipedia recall@1 at the same news-question figures).
+DEFAULT_COMMON_NAME_SHARE = 0.2
 #: Candidates taken from each retriever before fusion.
 DEFAULT_CANDIDATES = 50
 #: Articles per database transaction during ingest (also the resume granularity).
@@ -99,6 +103,8 @@ class Settings:
         rrf_k: Reciprocal-rank-fusion constant.
         name_boost: Bonus for passages containing the query's names (``None``: the
             fusion's default, ``DEFAULT_NAME_BOOST``).
+        common_name_share: Above this share of candidates holding the query's names,
+            the name bonus shrinks to a tenth.
         candidates: Candidates per retriever before fusion.
         commit_every: Articles per transaction during ingest.
         fetch_timeout: Seconds allowed for one URL fetch.
@@ -121,6 +127,7 @@ class Settings:
     lexical_weight: float = DEFAULT_LEXICAL_WEIGHT
     rrf_k: int = DEFAULT_RRF_K
     name_boost: float | None = None
+    common_name_share: float = DEFAULT_COMMON_NAME_SHARE
     candidates: int = DEFAULT_CANDIDATES
     commit_every: int = DEFAULT_COMMIT_EVERY
     fetch_timeout: float = DEFAULT_FETCH_TIMEOUT
