@@ -434,3 +434,10 @@ def test_extract_many_matches_extract(ex):
         "Minister Joe Park spoke. \u201cIt is done,\u201d he said.",
     ]
     assert list(ex.extract_many(texts, batch_size=2)) == [ex.extract(t) for t in texts]
+
+
+def test_a_role_does_not_reach_back_into_the_headline(ex):
+    text = "Council backs harbour plan\n\nMayor Jane Doe said on Monday: \u201cWe will build the sea wall.\u201d"
+    (q,) = extract(ex, text)
+    assert q.canonical_speaker == "Jane Doe"
+    assert q.role == "Mayor"  # not "plan Mayor"
