@@ -544,7 +544,7 @@ class Engine:
             # A short quote ("solid") says little alone: also score the sentence around it.
             context: list[tuple[str, int, int, float]] = []
             top = hits[: self.settings.answer_passages]
-            for hit, (sents, svecs) in zip(top, self._sentences(top), strict=True):
+            for hit, (sents, svecs) in zip(top, self._sentences([h.record() for h in top]), strict=True):
                 context.extend((hit.article_id, x.start, x.end, float(v @ qvec)) for x, v in zip(sents, svecs, strict=True))
             scored = []
             for quote in candidates:
@@ -581,14 +581,22 @@ class Engine:
             terms = set(lexical_terms(topic or ""))
             salient = [t for t in lexical_terms(topic or "") if t not in _GENERIC_TERMS]
             topic_names = query_names(topic) if topic else []
-            passages = (
-                self.store.chunks([x.chunk_id for x in quotes if x.chunk_id is not None]) if salient or topic_names else {}
-            )
+            passages = self.store.chunks([x.chunk_id for x in quotes if x.chunk_id is not None]) if topic else {}
+            # A short quote ("to cultivate it") says little alone: its sentence counts too.
+            context: dict[int, list[tuple[int, int, float, str]]] = {}
+            if tvec is not None and passages:
+                chunks = list(passages.values())
+                for chunk, (sents, svecs) in zip(chunks, self._sentences(chunks), strict=True):
+                    context[chunk.id] = [
+                        (x.start, x.end, float(v @ tvec), x.text) for x, v in zip(sents, svecs, strict=True)
+                    ]
             scored = []
             for quote in quotes:
                 vec = vecs.get(quote.id)
                 rel = (float(np.dot(vec, tvec)) if vec is not None and tvec is not None else 0.0)
-                rel += 0.15 * _overlap(terms, quote.text)
+                around = [(c, s) for st, en, c, s in context.get(quote.chunk_id, []) if st < quote.end and en > quote.start]
+                rel = max([rel, *(c - _CONTEXT_DISCOUNT for c, _ in around)])
+                rel += 0.15 * _overlap(terms, " ".join([quote.text, *(s for _, s in around)]))
                 if salient:  # the topic's words should appear in or around the quote
                     where = passages.get(quote.chunk_id)
                     missing = _missing(salient, where.text if where else quote.text)
@@ -674,7 +682,7 @@ class Engine:
         sentences: list[_Sentence] = []
         seen: set[tuple[str, int]] = set()
         top = hits[: self.settings.answer_passages]
-        for rank, (hit, (sents, vecs)) in enumerate(zip(top, self._sentences(top), strict=True)):
+        for rank, (hit, (sents, vecs)) in enumerate(zip(top, self._sentences([h.record() for h in top]), strict=True)):
             sims = vecs @ qvec if len(sents) else np.zeros(0)
             missing = _missing(salient, hit.text)
             penalty = min(_MAX_MISSING_PENALTY, _MISSING_TERM_PENALTY * missing)
@@ -748,40 +756,40 @@ class Engine:
             self._entities = tagger or False
         return self._entities or None
 
-    def _sentences(self, hits: Sequence[Hit]) -> list[tuple[list[_Sentence], np.ndarray]]:
+    def _sentences(self, chunks: Sequence[ChunkRecord]) -> list[tuple[list[_Sentence], np.ndarray]]:
         """Each passage's sentences (three words or more) and their vectors.
 
         Passages not seen recently are embedded together in one batch: one model call
-        instead of one per passage (the call, not the words, is most of the cost).
+        instead of one per passage.
         """
         out: dict[int, tuple[list[_Sentence], np.ndarray]] = {}
         with self._cache_lock:
-            for hit in hits:
-                cached = self._sentence_cache.get(hit.chunk_id)
+            for chunk in chunks:
+                cached = self._sentence_cache.get(chunk.id)
                 if cached is not None:
-                    self._sentence_cache.move_to_end(hit.chunk_id)
-                    out[hit.chunk_id] = cached
-        todo = [h for h in dict((h.chunk_id, h) for h in hits).values() if h.chunk_id not in out]
+                    self._sentence_cache.move_to_end(chunk.id)
+                    out[chunk.id] = cached
+        todo = [c for c in {c.id: c for c in chunks}.values() if c.id not in out]
         if todo:
-            split = []
-            for hit in todo:
-                chunk = hit.record()
-                split.append([
-                    _Sentence(chunk, hit.start + s.start, hit.start + s.end, s.text)
-                    for s in split_sentences(hit.text)
+            split = [
+                [
+                    _Sentence(chunk, chunk.start + s.start, chunk.start + s.end, s.text)
+                    for s in split_sentences(chunk.text)
                     if len(s.text.split()) >= 3
-                ])
+                ]
+                for chunk in todo
+            ]
             texts = [s.text for sents in split for s in sents]
             vecs = self.embedder.encode(texts) if texts else np.zeros((0, self.embedder.dim), np.float32)
             at = 0
             with self._cache_lock:
-                for hit, sents in zip(todo, split, strict=True):
+                for chunk, sents in zip(todo, split, strict=True):
                     entry = (sents, vecs[at : at + len(sents)])
                     at += len(sents)
-                    out[hit.chunk_id] = self._sentence_cache[hit.chunk_id] = entry
+                    out[chunk.id] = self._sentence_cache[chunk.id] = entry
                 while len(self._sentence_cache) > _SENTENCE_CACHE:
                     self._sentence_cache.popitem(last=False)
-        return [out[h.chunk_id] for h in hits]
+        return [out[c.id] for c in chunks]
 
     def _quotes_in(self, hits: Sequence[Hit]) -> list[QuoteRecord]:
         """Quotes overlapping the hit passages."""

@@ -201,3 +201,18 @@ def test_a_name_question_is_answered_by_the_sentence_that_gives_the_name(sports_
     """The sentence need not repeat what is named ("player"): the name is enough."""
     a = sports_engine.ask("What is the name of the player Seles beat?")
     assert a.found and "Dechy" in a.answer
+
+
+def test_a_short_quote_is_judged_with_the_sentence_around_it(make_engine, tmp_path):
+    """"as soon as we can" says nothing of a sea wall; its sentence does."""
+    (tmp_path / "wall.txt").write_text(
+        "Council backs harbour plan\n\n"
+        "Mayor Jane Doe opened the new library on Monday and thanked the volunteers who built it. "
+        "Later, Doe said the council would build the sea wall, \u201cas soon as we can.\u201d "
+        "The council will vote on the budget next month.\n"
+    )
+    engine = make_engine("shortquote", tmp_path / "wall.txt")
+    a = engine.ask("What did Jane Doe say about the sea wall?")
+    assert a.found and a.lines[0].text.startswith("Jane Doe, Mayor, said: “as soon as we can")  # the quote, attributed
+    assert [x.text for x in a.quotes] == ["as soon as we can."]
+    _assert_citations_are_exact(engine, a)
