@@ -29,7 +29,7 @@ from .chunking import chunk_text
 from .embedding import Embedder
 from .loaders import SUPPORTED_SUFFIXES, Article, Skipped, iter_articles
 from .quotes import QuoteExtractor
-from .store import PreparedArticle, Store
+from .store import SWAP_READY, PreparedArticle, Store, finish_swap, swap_paths
 
 __all__ = ["ingest", "prepare", "reembed", "IngestReport"]
 
@@ -255,7 +255,8 @@ def reembed(
 
     The new store is built beside the old one and swapped in by renaming, so the old
     data stays intact until the new store is complete; the old folder is kept as
-    ``<data_dir>.old``.
+    ``<data_dir>.old``. A crash between the two renames is completed on the next open
+    (:func:`index.store.finish_swap`).
 
     Args:
         store: The store to rebuild (may have been built with another model).
@@ -268,8 +269,7 @@ def reembed(
     """
     settings = store.settings.with_(model=embedder.name)
     final = Path(settings.data_dir)
-    staging = final.with_name(final.name + ".rebuild")
-    old = final.with_name(final.name + ".old")
+    staging, old = swap_paths(final)
     if staging.exists():  # left by an interrupted re-embed
         shutil.rmtree(staging)
     total = store.stats().articles
@@ -283,11 +283,13 @@ def reembed(
         bar.close()
     new_store.maybe_migrate()
     new_store.close()
+    (staging / SWAP_READY).touch()
     store.close()
     if old.exists():
         shutil.rmtree(old)
     os.replace(final, old)
     os.replace(staging, final)
+    finish_swap(final)  # drops the marker
     report.seconds = time.monotonic() - started
     log.info("re-embedded %d articles with %s; previous data kept in %s", len(report.added), embedder.name, old)
     return Store.open(settings), report

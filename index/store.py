@@ -209,6 +209,7 @@ class Store:
     def __init__(self, settings: Settings, *, allow_model_mismatch: bool = False) -> None:
         self.settings = settings
         self.dir = Path(settings.data_dir)
+        finish_swap(self.dir)
         try:
             self.dir.mkdir(parents=True, exist_ok=True)
         except OSError as e:
@@ -776,6 +777,35 @@ class Store:
             disk_bytes=disk,
             generation=self.generation,
         )
+
+
+#: Written into a re-embedded store once it is complete, before it is swapped in.
+SWAP_READY = "SWAP_READY"
+
+
+def swap_paths(data_dir: Path) -> tuple[Path, Path]:
+    """``(<data_dir>.rebuild, <data_dir>.old)``: the new store being built, the previous one."""
+    return data_dir.with_name(data_dir.name + ".rebuild"), data_dir.with_name(data_dir.name + ".old")
+
+
+def finish_swap(data_dir: Path) -> None:
+    """Complete a re-embed swap that a crash cut between its two renames.
+
+    The swap renames ``data`` → ``data.old`` and then ``data.rebuild`` → ``data``. With
+    ``data`` missing, a complete rebuild (``SWAP_READY`` inside) is moved into place, else
+    the previous store comes back; a store is never silently replaced by an empty one.
+    """
+    staging, old = swap_paths(data_dir)
+    if data_dir.exists():
+        (data_dir / SWAP_READY).unlink(missing_ok=True)
+        return
+    if (staging / SWAP_READY).exists():
+        os.replace(staging, data_dir)
+        (data_dir / SWAP_READY).unlink(missing_ok=True)
+        log.warning("finished an interrupted re-embed: %s is the re-embedded store", data_dir)
+    elif old.exists():
+        os.replace(old, data_dir)
+        log.warning("an interrupted re-embed left %s missing: restored the previous store", data_dir)
 
 
 def lexical_terms(query: str) -> list[str]:

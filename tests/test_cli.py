@@ -89,6 +89,20 @@ def test_model_mismatch_is_one_line_that_says_how_to_rebuild(cli, tmp_path):
     assert err.count("\n") == 1 and err.startswith("citebot: error:") and "citebot rebuild --reembed" in err
 
 
+def test_reembed_rebuilds_every_article_and_keeps_the_previous_store(cli, tmp_path):
+    cli("ingest", str(SEEDS))
+    code, out, err = cli("rebuild", "--reembed")
+    assert code == 0, err
+    _, out, _ = cli("stats", "--json")
+    stats = json.loads(out)
+    assert stats["articles"] == 1 and stats["chunks"] == stats["index_vectors"] > 0
+    _, out, _ = cli("ask", "Who said the Christmas gift didn't come?")
+    assert "O’Brien" in out
+    data_dir = next(p for p in tmp_path.rglob("*.old") if p.is_dir())
+    assert (data_dir / "catalogue.sqlite3").exists()  # the previous store, kept
+    assert not list(tmp_path.rglob("SWAP_READY"))
+
+
 def test_ask_json_shape_and_quotes(cli):
     cli("ingest", str(SEEDS))
     code, out, _ = cli("ask", "Who said the Christmas gift didn't come?", "--json")

@@ -150,3 +150,41 @@ def test_quote_vectors_are_all_returned_past_the_sqlite_parameter_limit(settings
     assert len(stored) == 1000
     assert len(store.quote_vectors([q.id for q in stored])) == 1000  # a speaker with many quotes loses none
     store.close()
+
+
+def test_a_reembed_cut_between_its_two_renames_is_finished_on_open(settings):
+    """data → data.old done, data.rebuild → data not yet: the complete rebuild is moved in."""
+    import os
+
+    from index.store import SWAP_READY, swap_paths
+
+    store = Store.open(settings)
+    store.apply([_prepared(0)])
+    store.close()
+    staging, old = swap_paths(settings.data_dir)
+    new = Store.open(settings.with_(data_dir=staging))
+    new.apply([_prepared(1)])
+    new.close()
+    (staging / SWAP_READY).touch()
+    os.replace(settings.data_dir, old)  # the crash comes here
+
+    reopened = Store.open(settings)
+    assert [a.id for a in reopened.articles()] == ["a1"]
+    assert not (settings.data_dir / SWAP_READY).exists() and not staging.exists()
+
+
+def test_an_unfinished_rebuild_never_replaces_the_store_with_an_empty_one(settings):
+    """data moved to data.old but the rebuild was incomplete: the previous store comes back."""
+    import os
+
+    from index.store import swap_paths
+
+    store = Store.open(settings)
+    store.apply([_prepared(0)])
+    store.close()
+    staging, old = swap_paths(settings.data_dir)
+    Store.open(settings.with_(data_dir=staging)).close()  # no SWAP_READY: never finished
+    os.replace(settings.data_dir, old)
+
+    reopened = Store.open(settings)
+    assert [a.id for a in reopened.articles()] == ["a0"]
