@@ -135,6 +135,14 @@ _NAMED_KINDS: tuple[tuple[re.Pattern[str], AnswerType], ...] = tuple(
     )
 )
 _AGENT_QUESTION = re.compile(rf"^\s*(?:who|whom)\b|^\s*(?:which|what)\s+(?:{_AGENT_NOUNS})\b")
+#: Events that vague counts ask about, with the words a sentence counting them uses.
+_COUNT_EVENTS: tuple[tuple[str, str], ...] = (
+    (r"\b(?:die[ds]?|dead|killed|deaths?|perish(?:ed)?|lost their lives)\b",
+     r"\b(?:die[ds]?|dead|deaths?|death toll|toll|kill(?:ed|ing|s)?|lives|perish(?:ed)?|drown(?:ed)?|bodies|fatalit(?:y|ies))\b"),
+    (r"\b(?:injured|wounded|hurt|injuries)\b", r"\b(?:injur(?:ed|ies|y)|wounded|hurt|hospital(?:ised|ized)?)\b"),
+    (r"\b(?:arrested|detained|charged)\b", r"\b(?:arrest(?:ed|s)?|detain(?:ed|ees)?|charged|custody|held)\b"),
+    (r"\b(?:evacuated|displaced|homeless)\b", r"\b(?:evacuat(?:ed|ion|ions)|displaced|homeless|fled|forced)\b"),
+)
 #: spaCy labels that can answer each kind of question.
 _ANSWER_LABELS: dict[str, set[str]] = {
     "place": {"GPE", "LOC", "FAC"},
@@ -714,6 +722,8 @@ class Engine:
         sentences.sort(key=lambda s: -s.score)
         if expected and sentences:  # only the leaders are tagged; the rest count as lacking the type
             tail = [replace(s, score=s.score - _ANSWER_TYPE_PENALTY) for s in sentences[_TYPED_CANDIDATES:]]
+            if expected == "number" and _count_event(q.text):
+                tail = []  # untagged sentences are not checked for the event: leave them out
             sentences = sorted(self._typed(sentences[:_TYPED_CANDIDATES], expected, q.text) + tail, key=lambda s: -s.score)
         if not sentences or sentences[0].score < self.settings.min_answer_score:
             return _not_found(q, kind, hits, "The articles don't say.")
@@ -734,8 +744,11 @@ class Engine:
             tagger = self._entity_tagger()
             if tagger is not None:
                 entities = tagger.entities([s.text for s in sentences])
+        event = _count_event(question) if expected == "number" else None
         out = []
         for s, ents in zip(sentences, entities, strict=True):
+            if event and not re.search(event, s.text.lower()):
+                continue  # "how many people died": a sentence without deaths can't count them
             if _has_answer_type(expected, s.text, question, ents):
                 out.append(s)
             elif expected in _NAME_TYPES and not _has_answer_type("name", s.text, question, ents, any_name=True):
@@ -890,8 +903,10 @@ def _has_answer_type(
             if m.group(0) not in asked and not (re.fullmatch(r"(?:19|20)\d\d", m.group(0)) and _YEAR_CONTEXT.search(text[: m.start()]))
         ]
         counted = re.search(r"\bhow many\s+(?:more\s+|of\s+the\s+)?([a-z]+)", question.lower())
-        if not numbers or not counted or counted.group(1) in _VAGUE_COUNTS:
+        if not numbers or not counted:
             return bool(numbers)
+        if counted.group(1) in _VAGUE_COUNTS:
+            return True
         # "how many homes": when the sentence speaks of homes, a number must count them
         # ("150 homes", "dozens of homes"; not "hundreds of people left their homes").
         # A sentence that never says "homes" may use another word ("a crowd of 8,000").
@@ -914,6 +929,15 @@ def _has_answer_type(
         words = re.findall(r"(?<=[\w,;:] )[A-Z][\w’'-]+", sentence)
         return any(fold_text(w) not in folded_q for w in words)
     return _new_entity(entities, _PROPER_LABELS if any_name else _ANSWER_LABELS[kind], question)
+
+
+def _count_event(question: str) -> str | None:
+    """A pattern for the event a vague count asks about ("how many people died" → deaths)."""
+    q = question.lower()
+    for pattern, words in _COUNT_EVENTS:
+        if re.search(pattern, q):
+            return words
+    return None
 
 
 def _new_entity(entities: Sequence[Entity], labels: set[str], question: str) -> bool:

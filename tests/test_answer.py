@@ -174,6 +174,13 @@ def test_questions_asking_for_a_place_or_a_name_need_one_in_the_answer(sports_en
     assert not sports_engine.ask("What was the name of the prosecutor in the Raduyev case?").found
 
 
+def test_how_many_people_died_or_were_hurt_needs_that_event_in_the_answer(sports_engine):
+    """The siege article counts deaths, not injuries."""
+    a = sports_engine.ask("How many people died in the siege?")
+    assert a.found and "200" in a.answer
+    assert not sports_engine.ask("How many people were injured in the siege?").found
+
+
 def test_how_many_needs_a_number_that_counts_what_was_asked(sports_engine):
     a = sports_engine.ask("How many people were in the crowd at the Hopman Cup match?")
     assert a.found and "8,000" in a.answer
