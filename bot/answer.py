@@ -138,10 +138,10 @@ _AGENT_QUESTION = re.compile(rf"^\s*(?:who|whom)\b|^\s*(?:which|what)\s+(?:{_AGE
 #: Events that vague counts ask about, with the words a sentence counting them uses.
 _COUNT_EVENTS: tuple[tuple[str, str], ...] = (
     (r"\b(?:die[ds]?|dead|killed|deaths?|perish(?:ed)?|lost their lives)\b",
-     r"\b(?:die[ds]?|dead|deaths?|death toll|toll|kill(?:ed|ing|s)?|lives|perish(?:ed)?|drown(?:ed)?|bodies|fatalit(?:y|ies))\b"),
-    (r"\b(?:injured|wounded|hurt|injuries)\b", r"\b(?:injur(?:ed|ies|y)|wounded|hurt|hospital(?:ised|ized)?)\b"),
-    (r"\b(?:arrested|detained|charged)\b", r"\b(?:arrest(?:ed|s)?|detain(?:ed|ees)?|charged|custody|held)\b"),
-    (r"\b(?:evacuated|displaced|homeless)\b", r"\b(?:evacuat(?:ed|ion|ions)|displaced|homeless|fled|forced)\b"),
+     r"\b(?:die[ds]?|dying|dead|death\w*|toll|kill\w*|lives|perish\w*|drown\w*|bodies|fatal\w*|victims?|casualt\w*|slain)\b"),
+    (r"\b(?:injured|wounded|hurt|injuries)\b", r"\b(?:injur\w*|wound\w*|hurt|hospital\w*|casualt\w*)\b"),
+    (r"\b(?:arrested|detained|charged)\b", r"\b(?:arrest\w*|detain\w*|charg\w*|custody|held)\b"),
+    (r"\b(?:evacuated|displaced|homeless)\b", r"\b(?:evacu\w*|displac\w*|homeless|fled|flee\w*|forced)\b"),
 )
 #: spaCy labels that can answer each kind of question.
 _ANSWER_LABELS: dict[str, set[str]] = {

@@ -268,7 +268,7 @@ def reembed(
         The new, open store and the report.
     """
     settings = store.settings.with_(model=embedder.name)
-    final = Path(settings.data_dir)
+    final = Path(settings.data_dir).resolve()
     staging, old = swap_paths(final)
     if staging.exists():  # left by an interrupted re-embed
         shutil.rmtree(staging)
@@ -288,8 +288,7 @@ def reembed(
     if old.exists():
         shutil.rmtree(old)
     os.replace(final, old)
-    os.replace(staging, final)
-    finish_swap(final)  # drops the marker
+    finish_swap(final)  # staging -> final (unless a process opening the store just did), drops the marker
     report.seconds = time.monotonic() - started
     log.info("re-embedded %d articles with %s; previous data kept in %s", len(report.added), embedder.name, old)
     return Store.open(settings), report

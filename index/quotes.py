@@ -892,9 +892,9 @@ class _Extractor:
         if left_edge < n.first or n.titles:
             toks = list(doc[left_edge : n.first])
             for k in range(len(toks) - 1, -1, -1):
-                if (toks[k].is_punct and toks[k].text not in ("-", "'s")) or "\n" in toks[k].text_with_ws:
-                    # "WELLINGTON (Reuters) - New Zealand Prime Minister …"; a headline
-                    # line ("… harbour plan\n\nMayor Jane Doe") is no part of a role
+                if (toks[k].is_punct and toks[k].text not in ("-", "'s")) or "\n\n" in toks[k].text_with_ws:
+                    # "WELLINGTON (Reuters) - New Zealand Prime Minister …"; a blank line
+                    # ("… harbour plan\n\nMayor Jane Doe": the headline) ends a role
                     toks = toks[k + 1 :]
                     break
             toks = self._strip_np(toks)

@@ -194,18 +194,20 @@ def _zscore(x: np.ndarray) -> np.ndarray:
 def name_pattern(name: str) -> tuple[re.Pattern[str], bool]:
     """A pattern finding ``name`` as whole words, and whether it runs on the raw text.
 
-    Acronyms ("US", "AFL") match case-sensitively on the raw text, dots allowed ("U.S."),
-    so the pronoun "us" is not the United States; other names match accent- and
-    case-folded text, with a possessive or a short ending ("O'Brien's", "Democrats",
-    "Korean", "Iraqi") but not as the start of a longer word ("Cup" in "cupboard").
+    Two- and three-letter acronyms ("US", "UN", "AFL") match case-sensitively on the raw
+    text, dots allowed ("U.S."), so the pronoun "us" is not the United States. Other
+    names match accent- and case-folded text ("Nasa" for "NASA"), with a possessive or a
+    plural/demonym ending ("O'Brien's", "Democrats", "Korean", "Iraqi"), not inside a
+    longer word ("Cup" in "cupboard", "Niger" in "Nigeria").
 
     Example:
         >>> p, raw = name_pattern("US"); bool(p.search("talks with the U.S. envoy")), bool(p.search("tell us"))
         (True, False)
     """
-    if name.isupper() and name.isalpha() and len(name) <= 5:
+    if name.isupper() and name.isalpha() and len(name) <= 3:
         return re.compile(r"(?<!\w)" + r"\.?".join(map(re.escape, name)) + r"\.?(?!\w)"), True
-    return re.compile(r"(?<!\w)" + re.escape(fold_text(name)) + r"(?:['’]s)?\w{0,3}(?!\w)"), False
+    folded = fold_text(name).strip()
+    return re.compile(r"(?<!\w)" + re.escape(folded) + r"(?:['’]s|s|es|n|an|ian|ans|ians|i|is|ese)?(?!\w)"), False
 
 
 def query_names(query: str) -> list[str]:

@@ -11,6 +11,7 @@ Example:
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
@@ -143,6 +144,10 @@ class Settings:
             )
         if self.fusion not in ("zscore", "weighted", "rrf"):
             raise ConfigError(f"unknown fusion {self.fusion!r}: use zscore, weighted or rrf")
+        if self.name_boost is not None and not (math.isfinite(self.name_boost) and self.name_boost >= 0):
+            raise ConfigError(f"name_boost must be a number >= 0, not {self.name_boost}")
+        if not 0 <= self.common_name_share <= 1:
+            raise ConfigError(f"common_name_share must be between 0 and 1, not {self.common_name_share}")
         if not 16 <= self.chunk_tokens <= 512:
             raise ConfigError(f"chunk_tokens must be between 16 and 512, not {self.chunk_tokens}")
 

@@ -785,27 +785,29 @@ SWAP_READY = "SWAP_READY"
 
 def swap_paths(data_dir: Path) -> tuple[Path, Path]:
     """``(<data_dir>.rebuild, <data_dir>.old)``: the new store being built, the previous one."""
+    data_dir = Path(data_dir).resolve()
     return data_dir.with_name(data_dir.name + ".rebuild"), data_dir.with_name(data_dir.name + ".old")
 
 
 def finish_swap(data_dir: Path) -> None:
     """Complete a re-embed swap that a crash cut between its two renames.
 
-    The swap renames ``data`` → ``data.old`` and then ``data.rebuild`` → ``data``. With
-    ``data`` missing, a complete rebuild (``SWAP_READY`` inside) is moved into place, else
-    the previous store comes back; a store is never silently replaced by an empty one.
+    The swap renames ``data`` → ``data.old`` and then ``data.rebuild`` → ``data``, and
+    ``data.rebuild`` holds ``SWAP_READY`` before the first rename. So ``data`` missing
+    with a ready rebuild beside it means a cut swap: the rebuild is moved into place
+    (by whichever process gets there first). Anything else is left alone.
     """
-    staging, old = swap_paths(data_dir)
-    if data_dir.exists():
-        (data_dir / SWAP_READY).unlink(missing_ok=True)
+    data_dir = Path(data_dir).resolve()
+    if not data_dir.name:  # the file-system root: no sibling folders to swap with
         return
-    if (staging / SWAP_READY).exists():
-        os.replace(staging, data_dir)
-        (data_dir / SWAP_READY).unlink(missing_ok=True)
-        log.warning("finished an interrupted re-embed: %s is the re-embedded store", data_dir)
-    elif old.exists():
-        os.replace(old, data_dir)
-        log.warning("an interrupted re-embed left %s missing: restored the previous store", data_dir)
+    staging, _ = swap_paths(data_dir)
+    if not data_dir.exists() and (staging / SWAP_READY).exists():
+        try:
+            os.replace(staging, data_dir)
+            log.warning("finished an interrupted re-embed: %s is the re-embedded store", data_dir)
+        except FileNotFoundError:  # another process finished it first
+            pass
+    (data_dir / SWAP_READY).unlink(missing_ok=True)
 
 
 def lexical_terms(query: str) -> list[str]:

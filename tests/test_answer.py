@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from bot.answer import classify
@@ -179,6 +181,10 @@ def test_how_many_people_died_or_were_hurt_needs_that_event_in_the_answer(sports
     a = sports_engine.ask("How many people died in the siege?")
     assert a.found and "200" in a.answer
     assert not sports_engine.ask("How many people were injured in the siege?").found
+    from bot.answer import _count_event
+
+    event = _count_event("How many police were injured?")
+    assert re.search(event, "two grenades exploded, injuring one policeman")  # any form of the word
 
 
 def test_how_many_needs_a_number_that_counts_what_was_asked(sports_engine):

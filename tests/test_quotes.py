@@ -441,3 +441,10 @@ def test_a_role_does_not_reach_back_into_the_headline(ex):
     (q,) = extract(ex, text)
     assert q.canonical_speaker == "Jane Doe"
     assert q.role == "Mayor"  # not "plan Mayor"
+
+
+def test_a_role_wrapped_onto_the_next_line_is_kept_whole(ex):
+    text = 'The talks will go on, said New Zealand Prime\nMinister Helen Clark. "We are close," she said.'
+    quotes = extract(ex, text)
+    assert quotes and quotes[0].canonical_speaker == "Helen Clark"
+    assert quotes[0].role == "New Zealand Prime Minister"

@@ -69,7 +69,8 @@ def test_names_match_whole_words_and_acronyms_only_in_capitals():
     assert not found("US", "he told us") and not found("US", "business as usual")
     assert found("O'Brien", "O’Brien's remarks") and found("Democrat", "the Democrats")
     assert found("North Korea", "the North Korean leader")
-    assert not found("Cup", "a cupboard")
+    assert not found("Cup", "a cupboard") and not found("Niger", "in Nigeria")
+    assert found("NASA", "Nasa said") and found("Iraq", "an Iraqi envoy")
 
 
 def test_each_fusion_has_its_own_name_bonus_unless_one_is_set():
@@ -78,3 +79,8 @@ def test_each_fusion_has_its_own_name_bonus_unless_one_is_set():
     assert Settings().effective_name_boost == 1.0  # z-score: one standard deviation
     assert Settings(fusion="weighted").effective_name_boost == 0.1  # cosine units
     assert Settings.from_env({"CITEBOT_NAME_BOOST": "0.5", "CITEBOT_FUSION": "rrf"}).effective_name_boost == 0.5
+    from index.errors import ConfigError
+
+    for bad in ({"CITEBOT_NAME_BOOST": "nan"}, {"CITEBOT_COMMON_NAME_SHARE": "-1"}):
+        with pytest.raises(ConfigError):
+            Settings.from_env(bad)

@@ -5,6 +5,7 @@ FAISS index and SQLite catalogue are real."""
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -173,18 +174,26 @@ def test_a_reembed_cut_between_its_two_renames_is_finished_on_open(settings):
     assert not (settings.data_dir / SWAP_READY).exists() and not staging.exists()
 
 
-def test_an_unfinished_rebuild_never_replaces_the_store_with_an_empty_one(settings):
-    """data moved to data.old but the rebuild was incomplete: the previous store comes back."""
-    import os
+def test_a_deleted_store_is_not_brought_back_from_the_previous_re_embed(settings):
+    """data.old is the store before the last re-embed: deleting data starts afresh."""
+    import shutil
 
     from index.store import swap_paths
 
     store = Store.open(settings)
     store.apply([_prepared(0)])
     store.close()
-    staging, old = swap_paths(settings.data_dir)
-    Store.open(settings.with_(data_dir=staging)).close()  # no SWAP_READY: never finished
-    os.replace(settings.data_dir, old)
+    _, old = swap_paths(settings.data_dir)
+    shutil.copytree(settings.data_dir, old)
+    shutil.rmtree(settings.data_dir)
 
-    reopened = Store.open(settings)
-    assert [a.id for a in reopened.articles()] == ["a0"]
+    assert Store.open(settings).articles() == []
+
+
+def test_swap_paths_of_the_current_directory(tmp_path, monkeypatch):
+    from index.store import finish_swap, swap_paths
+
+    monkeypatch.chdir(tmp_path)
+    staging, old = swap_paths(Path("."))
+    assert (staging.parent, staging.name, old.name) == (tmp_path.parent, tmp_path.name + ".rebuild", tmp_path.name + ".old")
+    finish_swap(Path("."))  # nothing to do, no error
