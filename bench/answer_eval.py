@@ -15,7 +15,10 @@ Two question sets, reported separately:
 * ``questions.jsonl`` (82) — the tuning set: thresholds and rules were developed against it,
   so its figures are in-sample;
 * ``questions_heldout.jsonl`` (50, over ``leebg-032`` … ``leebg-059``) — written later by a
-  labeller who never saw the code or its answers, and not used for tuning: the honest figure.
+  labeller who never saw the code or its answers, and never used to choose thresholds;
+  but its failures were read while answer rules were designed, so it is not blind;
+* ``questions_fresh.jsonl`` (30, over ``leebg-000`` … ``leebg-031``) — written blind after
+  the rules were frozen and run once: the honest figure.
 
 ``--sweep`` also tries a grid of ``min_answer_score`` / ``min_quote_score`` values on the
 first set (that is how the defaults in bot/settings.py were chosen).
@@ -47,7 +50,7 @@ from index.store import Store  # noqa: E402
 
 DATA = ROOT / "bench" / "data"
 CORPUS = [ROOT / "seeds", DATA / "lee.jsonl", DATA / "lee_background.jsonl"]
-QUESTION_SETS = [DATA / "questions.jsonl", DATA / "questions_heldout.jsonl"]
+QUESTION_SETS = [DATA / "questions.jsonl", DATA / "questions_heldout.jsonl", DATA / "questions_fresh.jsonl"]
 
 
 def norm(text: str) -> str:
@@ -144,7 +147,7 @@ def main() -> int:
     ap.add_argument("--show", action="store_true", help="print every wrong answer")
     ap.add_argument("--json", help="write the full result here")
     args = ap.parse_args()
-    paths = [Path(p) for p in (args.questions or QUESTION_SETS)]
+    paths = [Path(p) for p in (args.questions or [q for q in QUESTION_SETS if q.exists()])]
     sets = {p.name: [json.loads(line) for line in p.open(encoding="utf-8") if line.strip()] for p in paths}
     engine = build_engine(BotSettings(index=Settings()))
     base = engine.settings
