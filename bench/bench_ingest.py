@@ -80,6 +80,23 @@ class Timers:
 
         return timed
 
+    def wrap_iter(self, key: str, fn):
+        """Like :meth:`wrap` for a generator function: times each step, not its creation."""
+
+        def timed(*a, **kw):
+            it = fn(*a, **kw)
+            while True:
+                t0 = time.perf_counter()
+                try:
+                    item = next(it)
+                except StopIteration:
+                    self.add(key, time.perf_counter() - t0)
+                    return
+                self.add(key, time.perf_counter() - t0)
+                yield item
+
+        return timed
+
 
 def phase_ingest(args: dict) -> dict:
     import importlib
@@ -113,43 +130,15 @@ def phase_ingest(args: dict) -> dict:
     timers = Timers()
     store = Store.open(settings)
     # timers around what ingest() calls; nothing in index/ is changed
-    orig_iter = ingest_mod.iter_articles
-
-    def timed_iter(*a, **kw):
-        it = orig_iter(*a, **kw)
-        while True:
-            t = time.perf_counter()
-            try:
-                item = next(it)
-            except StopIteration:
-                timers.add("load", time.perf_counter() - t)
-                return
-            timers.add("load", time.perf_counter() - t)
-            yield item
-
-    ingest_mod.iter_articles = timed_iter
+    ingest_mod.iter_articles = timers.wrap_iter("load", ingest_mod.iter_articles)
     ingest_mod.chunk_text = timers.wrap("chunk", ingest_mod.chunk_text)
     embedder.count_tokens = timers.wrap("tokenize", embedder.count_tokens)
     embedder.token_spans = timers.wrap("tokenize", embedder.token_spans)
     embedder.encode = timers.wrap("embed", embedder.encode)
     if extractor is not None:
         extractor.extract = timers.wrap("quotes", extractor.extract)
-        if hasattr(extractor, "extract_many"):  # a generator: time each step, not its creation
-            orig_many = extractor.extract_many
-
-            def timed_many(*a, **kw):
-                it = orig_many(*a, **kw)
-                while True:
-                    t = time.perf_counter()
-                    try:
-                        item = next(it)
-                    except StopIteration:
-                        timers.add("quotes", time.perf_counter() - t)
-                        return
-                    timers.add("quotes", time.perf_counter() - t)
-                    yield item
-
-            extractor.extract_many = timed_many
+        if hasattr(extractor, "extract_many"):
+            extractor.extract_many = timers.wrap_iter("quotes", extractor.extract_many)
     store.apply = timers.wrap("store", store.apply)
     store.save = timers.wrap("store", store.save)
     store.maybe_migrate = timers.wrap("store", store.maybe_migrate)
