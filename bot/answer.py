@@ -720,10 +720,11 @@ class Engine:
                     score += _REPORTING_BONUS
                 sentences.append(_Sentence(s.chunk, s.start, s.end, s.text, score))
         sentences.sort(key=lambda s: -s.score)
+        event = _count_event(q.text) if expected == "number" else None
+        if event:  # "how many people died": a sentence without deaths can't count them
+            sentences = [s for s in sentences if re.search(event, s.text.lower())]
         if expected and sentences:  # only the leaders are tagged; the rest count as lacking the type
             tail = [replace(s, score=s.score - _ANSWER_TYPE_PENALTY) for s in sentences[_TYPED_CANDIDATES:]]
-            if expected == "number" and _count_event(q.text):
-                tail = []  # untagged sentences are not checked for the event: leave them out
             sentences = sorted(self._typed(sentences[:_TYPED_CANDIDATES], expected, q.text) + tail, key=lambda s: -s.score)
         if not sentences or sentences[0].score < self.settings.min_answer_score:
             return _not_found(q, kind, hits, "The articles don't say.")
@@ -744,11 +745,8 @@ class Engine:
             tagger = self._entity_tagger()
             if tagger is not None:
                 entities = tagger.entities([s.text for s in sentences])
-        event = _count_event(question) if expected == "number" else None
         out = []
         for s, ents in zip(sentences, entities, strict=True):
-            if event and not re.search(event, s.text.lower()):
-                continue  # "how many people died": a sentence without deaths can't count them
             if _has_answer_type(expected, s.text, question, ents):
                 out.append(s)
             elif expected in _NAME_TYPES and not _has_answer_type("name", s.text, question, ents, any_name=True):
