@@ -17,7 +17,7 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from typing import NamedTuple
 
-from .quotes import _load_pipeline
+from . import quotes
 
 __all__ = ["Entity", "EntityTagger"]
 
@@ -61,7 +61,7 @@ class EntityTagger:
                 self._cache.move_to_end(t)
         todo = [t for t in dict.fromkeys(texts) if t not in known]
         if todo:
-            nlp = _load_pipeline(self.spacy_model)
+            nlp = quotes.load_pipeline(self.spacy_model)
             ner = nlp.get_pipe("ner")
             docs = ner.pipe(nlp.make_doc(t) for t in todo)
             for t, doc in zip(todo, docs, strict=True):

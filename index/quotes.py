@@ -1531,7 +1531,8 @@ _NLP_CACHE: dict[str, object] = {}
 _NLP_LOCK = threading.Lock()
 
 
-def _load_pipeline(name: str):
+def load_pipeline(name: str):
+    """The spaCy pipeline ``name``, loaded once per process and shared (quotes, entities)."""
     with _NLP_LOCK:
         nlp = _NLP_CACHE.get(name)
         if nlp is None:
@@ -1577,7 +1578,7 @@ class QuoteExtractor:
     def nlp(self):
         """The loaded spaCy pipeline (shared by extractors of the same model)."""
         if self._nlp is None:
-            self._nlp = _load_pipeline(self.spacy_model)
+            self._nlp = load_pipeline(self.spacy_model)
         return self._nlp
 
     def extract(self, text: str) -> list[Quote]:

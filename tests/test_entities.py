@@ -18,11 +18,19 @@ def test_places_people_and_dates_are_labelled():
     assert all(isinstance(e, Entity) for e in ents[0])
 
 
-def test_repeated_texts_are_answered_from_the_cache():
+def test_repeated_texts_are_answered_from_the_cache(monkeypatch):
+    import index.quotes
+
     tagger = EntityTagger(DEFAULT_SPACY_MODEL)
     first = tagger.entities(["Seles beat Dechy in Perth."])
-    again = tagger.entities(["Seles beat Dechy in Perth.", "Seles beat Dechy in Perth."])
-    assert again == [first[0], first[0]]
+
+    def no_model(name):
+        raise AssertionError("the model ran again for a cached text")
+
+    monkeypatch.setattr(index.quotes, "load_pipeline", no_model)
+    assert tagger.entities(["Seles beat Dechy in Perth.", "Seles beat Dechy in Perth."]) == [first[0], first[0]]
+    with pytest.raises(AssertionError):
+        tagger.entities(["A text never seen before in Paris."])
 
 
 def test_a_missing_model_is_a_config_error():
