@@ -25,11 +25,8 @@ Rows "index: <mode>" are citebot's own ``Searcher`` with this tree's default set
 rebuilt with ``Store.rebuild_index("ivf-sq8")``, to see what the approximate index costs
 in retrieval quality.
 Rows "hybrid, <variant>" are the same ``Searcher`` in hybrid mode with some fusion
-settings changed (``Settings.with_``; ``fusion`` weighted/rrf, ``lexical_weight``,
-``rrf_k``, ``name_boost``), to find better defaults; variants naming settings that this
-tree lacks are skipped. ``names w/o stop words`` also filters the names that
-``index.search.query_names`` extracts (drops "He", "It", "She", … that start a
-sentence), in this process only: a candidate fix, nothing in ``index/`` is edited.
+settings changed (``Settings.with_``; ``fusion`` zscore/weighted/rrf, ``lexical_weight``,
+``rrf_k``, ``name_boost``); ``bench/fusion_sweep.py`` explores many more, offline.
 """
 
 from __future__ import annotations
@@ -54,73 +51,24 @@ QUESTIONS = bc.ROOT / "bench" / "data" / "questions.jsonl"
 
 
 # -- fusion variants: the index's own Searcher under other settings ----------------------
-#: name → (Settings overrides, patch). Overrides naming a field Settings does not have are
-#: skipped (the knowledge layer is being tuned in parallel; the header lists what ran).
-VARIANTS: dict[str, tuple[dict, str | None]] = {
-    "zscore lw=0.1 boost=0.1": ({"fusion": "zscore", "lexical_weight": 0.1, "name_boost": 0.1}, None),
-    "zscore lw=0.15 boost=0.3": ({"fusion": "zscore", "lexical_weight": 0.15, "name_boost": 0.3}, None),
-    "zscore lw=0.2 boost=0": ({"fusion": "zscore", "lexical_weight": 0.2, "name_boost": 0.0}, None),
-    "weighted lw=0.1 boost=0.1": ({"fusion": "weighted", "lexical_weight": 0.1, "name_boost": 0.1}, None),
-    "weighted lw=0.2 boost=0.1 (old default)": ({"fusion": "weighted", "lexical_weight": 0.2, "name_boost": 0.1}, None),
-    "rrf k=60 boost=0.1": ({"fusion": "rrf", "rrf_k": 60, "name_boost": 0.1}, None),
-    "rrf k=20 boost=0.1": ({"fusion": "rrf", "rrf_k": 20, "name_boost": 0.1}, None),
+#: name → Settings overrides.
+VARIANTS: dict[str, dict] = {
+    "zscore lw=0.1 boost=0.1": {"fusion": "zscore", "lexical_weight": 0.1, "name_boost": 0.1},
+    "zscore lw=0.15 boost=0.3": {"fusion": "zscore", "lexical_weight": 0.15, "name_boost": 0.3},
+    "zscore lw=0.2 boost=0": {"fusion": "zscore", "lexical_weight": 0.2, "name_boost": 0.0},
+    "weighted lw=0.1 boost=0.1": {"fusion": "weighted", "lexical_weight": 0.1, "name_boost": 0.1},
+    "weighted lw=0.2 boost=0.1 (old default)": {"fusion": "weighted", "lexical_weight": 0.2, "name_boost": 0.1},
+    "rrf k=60 boost=0.1": {"fusion": "rrf", "rrf_k": 60, "name_boost": 0.1},
+    "rrf k=20 boost=0.1": {"fusion": "rrf", "rrf_k": 20, "name_boost": 0.1},
 }
-
-
-class patched_names:
-    """Context manager: ``index.search.query_names`` without names that are stop words
-    ("He", "It", "She", "In", … at the start of a sentence), which the name boost would
-    otherwise match as substrings of almost every passage ("he" in "the")."""
-
-    def __init__(self, patch: str | None) -> None:
-        self.patch = patch
-
-    def __enter__(self):
-        if self.patch != "names-no-stopwords":
-            return self
-        import index.search as search_mod
-
-        _STOPWORDS = stopwords()
-
-        self.mod, self.orig = search_mod, search_mod.query_names
-        orig = self.orig
-
-        def query_names(query: str) -> list[str]:
-            return [n for n in orig(query) if n.lower().strip("’'") not in _STOPWORDS]
-
-        search_mod.query_names = query_names
-        return self
-
-    def __exit__(self, *exc) -> None:
-        if self.patch == "names-no-stopwords":
-            self.mod.query_names = self.orig
-
-
-def stopwords() -> frozenset:
-    """The store's lexical stop words (``STOPWORDS``, formerly ``_STOPWORDS``)."""
-    import index.store as store_mod
-
-    return getattr(store_mod, "STOPWORDS", None) or getattr(store_mod, "_STOPWORDS", frozenset())
-
-
-def active_variants(settings) -> dict[str, tuple[object, str | None]]:
-    """Variants whose overrides all exist in Settings, as (settings, patch)."""
-    from dataclasses import fields
-
-    names = {f.name for f in fields(settings)}
-    out = {}
-    for v, (over, patch) in VARIANTS.items():
-        if all(k in names for k in over):
-            out[v] = (settings.with_(**over), patch)
-    return out
 
 
 def spurious_names(queries: list[str]) -> float:
     """Share of queries whose extracted names include a stop word (e.g. "He", "It")."""
     from index.search import query_names
+    from index.store import STOPWORDS
 
-    _STOPWORDS = stopwords()
-    bad = sum(1 for q in queries if any(n.lower().strip("’'") in _STOPWORDS for n in query_names(q)))
+    bad = sum(1 for q in queries if any(n.lower().strip("’'") in STOPWORDS for n in query_names(q)))
     return bad / max(len(queries), 1)
 
 
@@ -160,26 +108,23 @@ def evaluate(store, searcher, embedder, items: list[dict], variants: bool, passa
     from index import Searcher
 
     qvecs = embedder.encode([it["query"] for it in items])
-    runs: list[tuple[str, str, Searcher, str | None]] = [
-        (f"index: {m}{suffix}", m, searcher, None) for m in modes
-    ]
+    runs: list[tuple[str, str, Searcher]] = [(f"index: {m}{suffix}", m, searcher) for m in modes]
     if variants:
-        for v, (settings, patch) in active_variants(store.settings).items():
+        for v, over in VARIANTS.items():
             s = Searcher(store, embedder)
-            s.settings = settings
-            runs.append((f"hybrid, {v}", "hybrid", s, patch))
+            s.settings = store.settings.with_(**over)
+            runs.append((f"hybrid, {v}", "hybrid", s))
     ranks = {r[0]: {"article": [], "passage": []} for r in runs}
     timing = {r[0]: 0.0 for r in runs}
-    for name, mode, s, patch in runs:
-        with patched_names(patch):
-            for it, qv in zip(items, qvecs, strict=True):
-                t = time.perf_counter()
-                hits = s.search_vector(it["query"], qv, N_PASSAGES, mode)
-                timing[name] += time.perf_counter() - t
-                r = ranks[name]
-                r["article"].append(article_rank([h.article_id for h in hits], it["gold"]))
-                if passage:
-                    r["passage"].append(passage_rank([h.text for h in hits], it["support"]))
+    for name, mode, s in runs:
+        for it, qv in zip(items, qvecs, strict=True):
+            t = time.perf_counter()
+            hits = s.search_vector(it["query"], qv, N_PASSAGES, mode)
+            timing[name] += time.perf_counter() - t
+            r = ranks[name]
+            r["article"].append(article_rank([h.article_id for h in hits], it["gold"]))
+            if passage:
+                r["passage"].append(passage_rank([h.text for h in hits], it["support"]))
     return {"ranks": ranks, "timing": timing}
 
 
@@ -333,8 +278,7 @@ def main() -> None:
                                          "chunk_tokens", "overlap_sentences") if hasattr(s, k)}
     extra = [
         "index settings (defaults of this tree): " + ", ".join(f"{k}={v}" for k, v in knobs.items()),
-        "rows `hybrid, …` are the index's own Searcher in hybrid mode with those settings changed "
-        "(`names w/o stop words` also filters `query_names` in this process; index/ is not edited)",
+        "rows `hybrid, …` are the index's own Searcher in hybrid mode with those settings changed",
         "units: recall is a fraction of queries; MRR in [0, 1]",
     ]
     head = bc.header_block("bench_retrieval — retrieval quality", hw, "1 (deterministic: seeded sample, exact flat index)", extra)
