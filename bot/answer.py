@@ -626,7 +626,7 @@ class Engine:
                 lines = []
                 spans = []
                 for i, (score, quote) in enumerate(keep):
-                    chunk = self._chunk_holding(quote, [])
+                    chunk = passages.get(quote.chunk_id) or self._chunk_holding(quote, [])
                     shown, span = _quote_part(quote, chunk)
                     n = cites.cite(chunk, score, span)
                     spans.append((quote.article_id, quote.start, quote.end))
