@@ -61,12 +61,15 @@ _SEARCH_K = 8
 _MISSING_TERM_PENALTY = 0.1
 _MAX_MISSING_PENALTY = 0.3
 #: Score lost by a sentence that lacks the kind of answer asked for ("how many" → a number).
-_ANSWER_TYPE_PENALTY = 0.15
+_ANSWER_TYPE_PENALTY = 0.25
 #: Score lost for each name in the question (person, place, organisation, event) that the
 #: passage and its headline never mention: an answer about "the FIFA World Cup" must come
 #: from a passage that names it, however close the topic ("the Hopman Cup").
 _MISSING_NAME_PENALTY = 0.2
 _MAX_MISSING_NAME_PENALTY = 0.4
+#: The same, when another passage of the article names it: a topic the whole article is
+#: about ("his Hopman Cup win") is seldom repeated in the passage holding the quote.
+_ELSEWHERE_NAME_PENALTY = 0.1
 _TIME_WORDS = (
     r"\b(?:1[89]\d\d|20\d\d|january|february|march|april|may|june|july|august|september|october|"
     r"november|december|jan|feb|mar|apr|jun|jul|aug|sept?|oct|nov|dec|monday|tuesday|wednesday|thursday|"
@@ -88,7 +91,7 @@ _YEAR_CONTEXT = re.compile(
     r"jan|feb|mar|apr|may|jun|jul|aug|sept?|oct|nov|dec)[a-z]*\.?\s+(?:\d{1,2},?\s+)?)$",
     re.IGNORECASE,
 )
-AnswerType = Literal["age", "money", "number", "time", "place", "person", "org", "thing", "name", "agent"]
+AnswerType = Literal["age", "money", "number", "duration", "time", "place", "person", "org", "thing", "name", "agent"]
 _ORG_NOUNS = (
     r"group|company|firm|party|team|organi[sz]ation|agency|band|club|union|newspaper|paper|airline|bank|"
     r"charity|network|channel|station|movement|faction|militia|council|committee|court|ministry|department"
@@ -104,7 +107,10 @@ _PERSON_NOUNS = (
     r"leader|minister|president|chief|boss|executive|director|spokesman|spokeswoman|official|judge|lawyer|"
     r"captain|coach|player|skipper|rafter|climber|journalist|reporter|author|actor|singer|father|mother|"
     r"son|daughter|wife|husband|brother|sister|friend|agent|king|queen|prince|princess|priest|bishop|"
-    r"prosecutor|detective|police(?:man|woman)|guard|employee|resident|survivor|witness|winner|candidate"
+    r"prosecutor|detective|police(?:man|woman)|guard|employee|resident|survivor|witness|winner|candidate|"
+    r"tourist|visitor|traveller|traveler|hiker|walker|sailor|crew|fisherman|farmer|militant|rebel|terrorist|"
+    r"hijacker|kidnapper|prisoner|hostage|refugee|migrant|patient|fan|athlete|runner|cyclist|swimmer|"
+    r"batsman|bowler|jockey|trainer|cricketer|footballer|golfer|gunmen|men|women|people|children"
 )
 _PLACE_NOUNS = r"city|country|countries|town|state|province|region|island|village|suburb|place|continent|capital|nation|port|area|district|street|venue|hospital|prison|airport"
 _AGENT_NOUNS = r"man|woman|person|people|official|minister|leader|player|team|company|firm|group|party|organisation|organization|country|nation|politician|captain|coach|spokesman|spokeswoman|president|premier"
@@ -116,6 +122,8 @@ _VAGUE_COUNTS = frozenset(
 #: Question wordings that ask for a kind of answer, tried in order.
 _QUESTION_TYPES: tuple[tuple[re.Pattern[str], AnswerType], ...] = (
     (re.compile(r"\bhow old\b|\bwhat age\b"), "age"),
+    (re.compile(r"\b(?:winning|finishing|race|record|best|fastest|slowest|total|flight|travel|journey|running)\s+time\b"
+                r"|\bhow long\b.*\b(?:take|took|last|lasted|spend|spent|wait|waited)\b"), "duration"),
     (re.compile(r"\bhow much\b.*\b(?:worth|costs?|pay|paid|spend|spent|earns?|earned|raised?|owed?)\b"
                 r"|\bwhat (?:price|sum|salary|fee|fine)\b"), "money"),
     (re.compile(r"\bhow (?:many|much|far|long|big|large|high|tall|often)\b"
@@ -129,12 +137,15 @@ _NAME_OF = re.compile(
 )
 #: "the name of the <noun>": which kind of name the noun wants.
 _NAMED_KINDS: tuple[tuple[re.Pattern[str], AnswerType], ...] = tuple(
-    (re.compile(rf"(?:[\w’'-]+\s+){{0,{n}}}(?:{nouns})\b"), kind)
+    (re.compile(rf"(?:[\w’'-]+\s+){{0,{n}}}(?:{nouns})(?:e?s)?\b"), kind)
     for kind, nouns, n in (
         ("person", _PERSON_NOUNS, 3), ("place", _PLACE_NOUNS, 2), ("org", _ORG_NOUNS, 2), ("thing", _THING_NOUNS, 2)
     )
 )
-_AGENT_QUESTION = re.compile(rf"^\s*(?:who|whom)\b|^\s*(?:which|what)\s+(?:{_AGENT_NOUNS})\b")
+_AGENT_QUESTION = re.compile(
+    rf"^\s*(?:who|whom)\b|^\s*(?:which|what)\s+(?:{_AGENT_NOUNS})\b"
+    rf"|^\s*which\s+(?:[\w’'-]+\s+){{0,2}}(?:{_PERSON_NOUNS})(?:e?s)?\b"  # "which senate leader"
+)
 #: Events that vague counts ask about, with the words a sentence counting them uses.
 _COUNT_EVENTS: tuple[tuple[str, str], ...] = (
     (r"\b(?:die[ds]?|dead|killed|deaths?|perish(?:ed)?|lost their lives)\b",
@@ -163,6 +174,11 @@ _PROPER_LABELS = {"PERSON", "NORP", "FAC", "ORG", "GPE", "LOC", "PRODUCT", "EVEN
 _NAME_TYPES = frozenset({"person", "org", "thing", "name"})
 #: Candidate answer sentences whose entities are looked up for typed questions.
 _TYPED_CANDIDATES = 8
+#: A length of time: "2:05:30", "91 minutes", "three days".
+_DURATION = (
+    r"\b\d{1,2}(?::\d{2}){1,2}(?:\.\d+)?\b|\b(?:\d[\d.,]*|an?|one|two|three|four|five|six|seven|eight|nine|ten|"
+    r"eleven|twelve|a few|several|many)[\s-]+(?:hours?|hrs?|minutes?|mins?|seconds?|secs?|days?|weeks?|months?|years?)\b"
+)
 _AGE_PATTERN = r"\b\d{1,3}-year-old\b|\baged?\s+\d{1,3}\b|\b\d{1,3}\s+years?\s+old\b|,\s*\d{1,3}\s*,|\(\d{1,3}\)"
 #: For "who said …" answered from reported speech: sentences that attribute something.
 _REPORTING = re.compile(
@@ -188,8 +204,10 @@ _CUE = (
     r"praised|criticised|criticized|called|thinks|believes|believed|revealed|"
     r"(?:was|is|were)\s+quoted(?:\s+as\s+saying)?|made\s+the\s+(?:remark|comment|statement|claim)"
 )
+#: "Which senate leader was announced as …" is passive: it asks who was named, not who spoke.
 _WHO_SAID = re.compile(
-    rf"^\s*(?:and\s+|so\s+)?(?:who\s+|which\s+(?:[\w’'-]+\s+){{1,3}}?)(?:was\s+it\s+that\s+|is\s+it\s+that\s+|has\s+|had\s+)?"
+    rf"^\s*(?:and\s+|so\s+)?(?:who\s+|which\s+(?:(?!(?:was|were|is|are|be|been|being)\s)[\w’'-]+\s+){{1,3}}?)"
+    rf"(?:was\s+it\s+that\s+|is\s+it\s+that\s+|has\s+|had\s+)?"
     rf"(?:{_CUE})\b[\s,:]*(?:that\s+)?(?P<rest>.+?)[\s?.!]*$",
     re.IGNORECASE | re.DOTALL,
 )
@@ -587,8 +605,9 @@ class Engine:
             tvec = self.embedder.encode([topic])[0] if topic else None
             vecs = self.store.quote_vectors([x.id for x in quotes]) if topic else {}
             terms = set(lexical_terms(topic or ""))
-            salient = [t for t in lexical_terms(topic or "") if t not in _GENERIC_TERMS]
             topic_names = query_names(topic) if topic else []
+            name_terms = set(lexical_terms(" ".join(topic_names)))  # names count once, below
+            salient = [t for t in lexical_terms(topic or "") if t not in _GENERIC_TERMS and t not in name_terms]
             passages = self.store.chunks([x.chunk_id for x in quotes if x.chunk_id is not None]) if topic else {}
             # A short quote ("to cultivate it") says little alone: its sentence counts too.
             context: dict[int, list[tuple[int, int, float, str]]] = {}
@@ -609,10 +628,8 @@ class Engine:
                     where = passages.get(quote.chunk_id)
                     missing = _missing(salient, where.text if where else quote.text)
                     rel -= min(_MAX_MISSING_PENALTY, _MISSING_TERM_PENALTY * missing)
-                if topic_names:  # "what did X say about Bloomberg": the passage must name Bloomberg
-                    where = passages.get(quote.chunk_id)
-                    absent = _missing_names(topic_names, f"{where.title}\n{where.text}" if where else quote.text)
-                    rel -= min(_MAX_MISSING_NAME_PENALTY, _MISSING_NAME_PENALTY * absent)
+                if topic_names:  # "what did X say about Bloomberg": the article must name Bloomberg
+                    rel -= self._name_penalty(topic_names, passages.get(quote.chunk_id), quote.text)
                 scored.append((rel, quote))
             if topic:
                 scored.sort(key=lambda x: -x[0])
@@ -754,6 +771,22 @@ class Engine:
             else:
                 out.append(replace(s, score=s.score - _ANSWER_TYPE_PENALTY))
         return sorted(out, key=lambda s: -s.score)
+
+    def _name_penalty(self, names: Sequence[str], chunk: ChunkRecord | None, fallback: str = "") -> float:
+        """Score lost by a passage for the question's names it lacks.
+
+        :data:`_MISSING_NAME_PENALTY` for each name its article never mentions, and
+        :data:`_ELSEWHERE_NAME_PENALTY` for each one only other passages of the article
+        mention (capped at :data:`_MAX_MISSING_NAME_PENALTY`).
+        """
+        here = f"{chunk.title}\n{chunk.text}" if chunk is not None else fallback
+        absent = [n for n in names if _missing_names([n], here)]
+        if not absent:
+            return 0.0
+        article = self.store.article_text(chunk.article_id) if chunk is not None else None
+        nowhere = _missing_names(absent, article) if article else len(absent)
+        penalty = _MISSING_NAME_PENALTY * nowhere + _ELSEWHERE_NAME_PENALTY * (len(absent) - nowhere)
+        return min(_MAX_MISSING_NAME_PENALTY, penalty)
 
     def _entity_tagger(self) -> EntityTagger | None:
         """The NER tagger, or ``None`` (with one warning) when its spaCy model won't load."""
@@ -913,6 +946,8 @@ def _has_answer_type(
         if not re.search(rf"\b{forms}", text):
             return True
         return any(re.match(rf"(?:\s+of)?(?:\s+[\w-]+)?\s+{forms}", text[m.end():]) for m in numbers)
+    if kind == "duration":  # "2:05:30", "91 minutes", "three days"
+        return re.search(_DURATION, text) is not None
     if kind == "time":
         asked = {m.group(0) for m in re.finditer(_TIME_WORDS, question.lower())}
         if any(m.group(0) not in asked for m in re.finditer(_TIME_WORDS, text)):
@@ -951,8 +986,8 @@ def _missing_names(names: Sequence[str], text: str) -> int:
     """How many of the question's names ``text`` does not mention.
 
     A name counts as mentioned when its last word and at least half of its words are
-    there, possessives dropped and longer words matched on their first five letters
-    ("Sri Lankan" → "Sri Lanka", "Russia's" → "Russia"). A name made only of short
+    there, possessives and plural "s" dropped and longer words matched on their first five
+    letters ("Sri Lankan" → "Sri Lanka", "Russia's" → "Russia", "Arabs" → "Arab"). A name made only of short
     capitals ("US", "NSW") is skipped: the text may spell it out.
 
     Example:
@@ -969,6 +1004,7 @@ def _missing_names(names: Sequence[str], text: str) -> int:
         words = [w for w in words if len(w) >= 2 and w not in _NAME_FILLERS]
         if not words:
             continue
+        words = [w[:-1] if len(w) > 3 and w.endswith("s") and not w.endswith("ss") else w for w in words]  # "Arabs"
         found = [re.search(r"(?<!\w)" + re.escape(w[:5] if len(w) > 5 else w), folded) is not None for w in words]
         if not found[-1] or 2 * sum(found) < len(words):
             missing += 1

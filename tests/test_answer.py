@@ -105,6 +105,8 @@ def test_empty_and_overlong_questions_are_input_errors(seed_engine):
         ("What did Howard say yesterday?", "person_said", "Howard", None),
         ("What happened in Stockholm?", "general", None, None),
         ("What did they say?", "general", None, None),
+        ("Which senate leader was announced as the new president?", "general", None, None),  # passive: not a speaker
+        ("Which minister was quoted as saying the budget is safe?", "who_said", None, None),
     ],
 )
 def test_question_kinds(question, kind, person, topic):
@@ -229,3 +231,76 @@ def test_a_short_quote_is_judged_with_the_sentence_around_it(make_engine, tmp_pa
     assert a.found and a.lines[0].text.startswith("Jane Doe, Mayor, said: “as soon as we can")  # the quote, attributed
     assert [x.text for x in a.quotes] == ["as soon as we can."]
     _assert_citations_are_exact(engine, a)
+
+
+_OUTBACK = (
+    "Tourists rescued from the Finke River\n\n"
+    "Police are escorting two Swiss tourists back to central Australia after their vehicle sank in sand in the Finke River overnight. "
+    "A police spokesman says the pair had enough water. "
+    "After more than 400 kilometres of paddling, a Melbourne team took out the K-one Cup canoe marathon on Sunday."
+)
+_RELAY = (
+    "Sydney pair wins ocean relay\n\n"
+    "The Sydney pair won the Bass Strait ocean relay in a time of 31 hours and 12 minutes. "
+    "Their boat was built in Hobart."
+)
+
+
+@pytest.fixture(scope="module")
+def outback_engine(make_engine, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("outback")
+    (folder / "outback.txt").write_text(_OUTBACK)
+    (folder / "relay.txt").write_text(_RELAY)
+    return make_engine("outback", folder)
+
+
+def test_asking_for_names_the_article_never_gives_is_refused(outback_engine):
+    """The story is about the tourists, but never names them: no sentence can answer."""
+    a = outback_engine.ask("What were the names of the two Swiss tourists stranded in the Finke River?")
+    assert not a.found and "don't" in a.answer
+
+
+def test_a_winning_time_needs_a_duration_in_the_answer(outback_engine):
+    """400 kilometres is a number but not a time; 31 hours and 12 minutes is."""
+    assert not outback_engine.ask("What was the winning time of the Melbourne team in the K-one Cup?").found
+    a = outback_engine.ask("What was the winning time of the Sydney pair in the ocean relay?")
+    assert a.found and "31 hours" in a.answer
+
+
+@pytest.mark.parametrize(
+    ("sentence", "ok"),
+    [
+        ("She won in 2:05:30.", True),
+        ("The siege lasted three days.", True),
+        ("The match took 91 minutes.", True),
+        ("After 400 kilometres the team won.", False),
+        ("The team won on 12 January.", False),
+    ],
+)
+def test_durations(sentence, ok):
+    from bot.answer import _has_answer_type
+
+    assert _has_answer_type("duration", sentence, "How long did it take?", None) is ok
+
+
+def test_a_topic_named_elsewhere_in_the_article_still_finds_the_quote(make_engine, tmp_path):
+    """The quote's passage never repeats "Hopman Cup"; the article's first passage does."""
+    filler = " ".join(f"In set {k} the rallies were long and the crowd was loud." for k in range(12))
+    (tmp_path / "cup.txt").write_text(
+        "US team wins opening tie\n\n"
+        f"Jan-Michael Gambill beat Arnaud Clement 6-4, 6-4 at the Hopman Cup in Perth. {filler}\n\n"
+        "\u201cArnaud is a great scrapper and I am delighted to beat him,\u201d Gambill said after beating Clement.\n"
+    )
+    engine = make_engine("cup", tmp_path / "cup.txt")
+    quote = next(q for q in engine.quotes() if "scrapper" in q.text)
+    assert "Hopman" not in engine.passage(quote.chunk_id).text  # the case this test is about
+    a = engine.ask("What did Gambill say about his Hopman Cup win over Arnaud Clement?")
+    assert a.found and "great scrapper" in a.answer
+    _assert_citations_are_exact(engine, a)
+
+
+def test_plural_names_match_their_singular():
+    from bot.answer import _missing_names
+
+    assert _missing_names(["Arabs"], "One Arab was taken into custody.") == 0
+    assert _missing_names(["Arabs"], "One Yemeni was taken into custody.") == 1
