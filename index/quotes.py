@@ -665,7 +665,26 @@ class _Extractor:
             hi += 1
         return list(doc[lo : hi + 1])
 
+    def _hyphen_prefix(self, toks) -> list:
+        """``toks`` with a hyphen-joined first part put back: spaCy splits "Jan-Michael
+        Gambill" into Jan / - / Michael Gambill and tags only "Michael Gambill"."""
+        doc, toks = self.doc, list(toks)
+        i = toks[0].i
+        while (
+            i >= 2
+            and doc[i - 1].text == "-"
+            and not doc[i - 1].whitespace_
+            and not doc[i - 2].whitespace_
+            and doc[i - 2].is_alpha
+            and doc[i - 2].text[:1].isupper()
+            and not self.quoted[i - 2]
+        ):
+            toks[:0] = [doc[i - 2], doc[i - 1]]
+            i -= 2
+        return toks
+
     def _add_name(self, toks, head, extra_titles=()) -> _Name | None:
+        toks = self._hyphen_prefix(toks) if toks else toks
         cleaned = self._clean_name_span(toks)
         if not cleaned:
             return None

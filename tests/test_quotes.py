@@ -188,6 +188,16 @@ def test_short_form_surname_resolution(ex):
     assert "forecaster" in quotes[1].role
 
 
+def test_hyphenated_first_name_is_kept_whole(ex):
+    """spaCy splits "Jan-Michael" and tags only "Michael Gambill"; the name is the whole."""
+    text = (
+        "The United States team of Monica Seles and Jan-Michael Gambill beat France in Perth. "
+        '"It was a great start to my year," Gambill said.'
+    )
+    (q,) = extract(ex, text)
+    assert q.canonical_speaker == "Jan-Michael Gambill"
+
+
 def test_surname_match_ignores_apostrophe_style_but_keeps_spelling(ex):
     text = (
         "Local farmer Tom O'Neill described the rain as a blessing.\n\n"
