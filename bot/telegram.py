@@ -72,6 +72,7 @@ from telegram.ext import (
 )
 
 from index.errors import CitebotError, ConfigError
+from index.loaders import Article, load_path
 
 from . import formatting as fmt
 from .answer import Engine
@@ -667,9 +668,28 @@ async def on_document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
         tg_file = await document.get_file()
         path = tmp / name
         await tg_file.download_to_drive(path)
-        return [str(path)]
+        return [str(await asyncio.to_thread(_own_name, _engine(context), path))]
 
     await _ingest(update, context, document.file_name or name, prepare_file)
+
+
+def _own_name(engine: Engine, path: Path) -> Path:
+    """The upload, renamed when its file name would replace a different article.
+
+    An article's id is its file name, so a second "document.txt" would replace the first.
+    The same name with the same headline is a new version and replaces it; with another
+    headline it is another article, kept apart as ``document-<content hash>.txt``.
+    """
+    existing = engine.article(path.stem)
+    if existing is None or path.suffix.lower() in (".json", ".jsonl"):  # records carry their own ids
+        return path
+    new = next(load_path(path, engine.settings.index), None)
+    if not isinstance(new, Article) or new.title == existing.title:
+        return path
+    renamed = path.with_name(f"{path.stem}-{hashlib.sha1(path.read_bytes()).hexdigest()[:8]}{path.suffix}")
+    path.rename(renamed)
+    log.info("upload %s has another headline than article %s: added as %s", path.name, path.stem, renamed.stem)
+    return renamed
 
 
 # -- buttons --------------------------------------------------------------------------------

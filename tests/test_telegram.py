@@ -293,6 +293,7 @@ async def test_users_outside_the_allow_list_get_one_polite_refusal(harness, fake
 # -- admin ingest -----------------------------------------------------------------------------
 async def test_admin_document_is_downloaded_ingested_and_then_answers(fake, admin_engine, admin_harness):
     h = admin_harness
+    added: list[str] = []
     await h.start()
     try:
         mark = fake.mark()
@@ -314,6 +315,21 @@ async def test_admin_document_is_downloaded_ingested_and_then_answers(fake, admi
         edited = (await fake.wait_for("editMessageText", since=again, chat_id=ADMIN, timeout=60))[0]
         assert "1 unchanged" in edited.params["text"]  # re-sending does not duplicate
 
+        edited_version = MOON_ARTICLE.replace("day nine", "day eight")
+        again = fake.mark()
+        fake.user_document(edited_version.encode(), "moon-basil.txt", user_id=ADMIN)
+        edited = (await fake.wait_for("editMessageText", since=again, chat_id=ADMIN, timeout=60))[0]
+        assert "1 updated" in edited.params["text"]  # same name, same headline: a new version
+
+        other_story = "Rover Finds Ice Under Crater Rim\n\nThe rover drilled through the rim and found ice, the team said.\n"
+        again = fake.mark()
+        fake.user_document(other_story.encode(), "moon-basil.txt", user_id=ADMIN)
+        edited = (await fake.wait_for("editMessageText", since=again, chat_id=ADMIN, timeout=60))[0]
+        assert "1 added" in edited.params["text"]  # same name, other story: kept apart
+        titles = {a.title for a in admin_engine.articles()}
+        assert {"Lunar Greenhouse Sprouts Its First Basil", "Rover Finds Ice Under Crater Rim"} <= titles
+        added.extend(a.id for a in admin_engine.articles() if a.title == "Rover Finds Ice Under Crater Rim")
+
         other = await h.ask("/start", user_id=ALICE)  # a non-admin cannot add
         assert other
         mark = fake.mark()
@@ -322,7 +338,7 @@ async def test_admin_document_is_downloaded_ingested_and_then_answers(fake, admi
         assert "only my admins" in refusal.params["text"]
         assert not fake.calls_of("getFile", since=mark)
     finally:
-        admin_engine.remove(["moon-basil"])
+        admin_engine.remove(["moon-basil", *added])
 
 
 async def test_admin_adds_a_link_and_pasted_text_and_questions_keep_flowing(fake, admin_engine, admin_harness):
