@@ -7,7 +7,9 @@ cosine + max-normalised BM25 (``"weighted"``), or by reciprocal rank fusion (``"
 Passages that contain the names and quoted phrases of the query ("Stockholm", "Moon
 Jae-in", "the Christmas gift") earn ``settings.effective_name_boost`` more, since exact
 names are what vector-only search misses — a tenth of it when more than
-``settings.common_name_share`` of the candidates have the names anyway.
+``settings.common_name_share`` of the candidates have the names anyway. When the best
+candidate's cosine reaches ``settings.dense_confidence``, z-score fusion trusts the
+embedding: BM25's weight is halved and names earn a tenth of their bonus.
 
 Example:
     >>> from index import Settings, Store, Embedder, Searcher
@@ -151,8 +153,12 @@ class Searcher:
                 matched[i] = sum(1 for p, raw in name_patterns if p.search(text if raw else folded))
         name_frac = matched / len(names) if names else np.zeros(len(ids))
         boost = s.effective_name_boost
+        lexical_weight = s.lexical_weight
         if len(ids) and (matched > 0).mean() > s.common_name_share:
             boost /= 10  # most candidates have the names: they no longer tell passages apart
+        if s.fusion == "zscore" and s.dense_confidence is not None and len(ids) and sim_arr.max() >= s.dense_confidence:
+            # the embedding model has understood the query: BM25 and names only break near-ties
+            boost, lexical_weight = s.effective_name_boost / 10, lexical_weight / 2
         if mode == "dense":
             scores = sim_arr
         elif mode == "lexical":
@@ -165,7 +171,7 @@ class Searcher:
             zscore = s.fusion == "zscore"
             dense_part = _zscore(sim_arr) if zscore else sim_arr
             lexical_part = _zscore(lex_arr) if zscore else lex_arr / top_lex
-            scores = (1 - s.lexical_weight) * dense_part + s.lexical_weight * lexical_part
+            scores = (1 - lexical_weight) * dense_part + lexical_weight * lexical_part
             scores = scores + boost * name_frac
 
         hits = []

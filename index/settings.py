@@ -71,6 +71,11 @@ DEFAULT_NAME_BOOST: dict[str, float] = {"zscore": 1.0, "weighted": 0.1, "rrf": 0
 #: them apart: it earns a tenth of the name bonus (bench/fusion_sweep.py "rare-names":
 #: +1 point Wikipedia recall@1 at the same news-question figures).
 DEFAULT_COMMON_NAME_SHARE = 0.2
+#: When the best candidate's cosine reaches this, the embedding model has understood the
+#: query: z-score fusion halves BM25's weight and gives names a tenth of their bonus
+#: (bench/fusion_sweep.py "confident-default", chosen on the Wikipedia tune half: it beats
+#: dense on the test half and keeps the news-question figures; README "Retrieval quality").
+DEFAULT_DENSE_CONFIDENCE = 0.5
 #: Candidates taken from each retriever before fusion.
 DEFAULT_CANDIDATES = 50
 #: Articles per database transaction during ingest (also the resume granularity).
@@ -106,6 +111,8 @@ class Settings:
             fusion's default, ``DEFAULT_NAME_BOOST``).
         common_name_share: Above this share of candidates holding the query's names,
             the name bonus shrinks to a tenth.
+        dense_confidence: Best candidate cosine from which ``zscore`` fusion leans on
+            the dense scores (BM25 weight halved, name bonus a tenth); ``None``: never.
         candidates: Candidates per retriever before fusion.
         commit_every: Articles per transaction during ingest.
         fetch_timeout: Seconds allowed for one URL fetch.
@@ -129,6 +136,7 @@ class Settings:
     rrf_k: int = DEFAULT_RRF_K
     name_boost: float | None = None
     common_name_share: float = DEFAULT_COMMON_NAME_SHARE
+    dense_confidence: float | None = DEFAULT_DENSE_CONFIDENCE
     candidates: int = DEFAULT_CANDIDATES
     commit_every: int = DEFAULT_COMMIT_EVERY
     fetch_timeout: float = DEFAULT_FETCH_TIMEOUT
@@ -148,6 +156,8 @@ class Settings:
             raise ConfigError(f"name_boost must be a number >= 0, not {self.name_boost}")
         if not 0 <= self.common_name_share <= 1:
             raise ConfigError(f"common_name_share must be between 0 and 1, not {self.common_name_share}")
+        if self.dense_confidence is not None and not -1 <= self.dense_confidence <= 1:
+            raise ConfigError(f"dense_confidence must be a cosine between -1 and 1 (or none), not {self.dense_confidence}")
         if not 16 <= self.chunk_tokens <= 512:
             raise ConfigError(f"chunk_tokens must be between 16 and 512, not {self.chunk_tokens}")
 
@@ -184,7 +194,9 @@ class Settings:
 
 def _coerce(name: str, raw: str, default: object, annotation: str = "") -> object:
     try:
-        if default is None and annotation.startswith("float"):
+        if "None" in annotation and raw.strip().lower() in ("none", "off"):
+            return None
+        if annotation.startswith("float"):
             return float(raw)
         if isinstance(default, bool):
             if raw.lower() in ("1", "true", "yes", "on"):

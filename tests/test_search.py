@@ -84,3 +84,29 @@ def test_each_fusion_has_its_own_name_bonus_unless_one_is_set():
     for bad in ({"CITEBOT_NAME_BOOST": "nan"}, {"CITEBOT_COMMON_NAME_SHARE": "-1"}):
         with pytest.raises(ConfigError):
             Settings.from_env(bad)
+
+
+def test_dense_confidence_is_a_cosine_or_off():
+    from index.errors import ConfigError
+    from index.settings import DEFAULT_DENSE_CONFIDENCE, Settings
+
+    assert Settings().dense_confidence == DEFAULT_DENSE_CONFIDENCE
+    assert Settings.from_env({"CITEBOT_DENSE_CONFIDENCE": "0.6"}).dense_confidence == 0.6
+    assert Settings.from_env({"CITEBOT_DENSE_CONFIDENCE": "off"}).dense_confidence is None
+    for bad in ("2", "high"):
+        with pytest.raises(ConfigError):
+            Settings.from_env({"CITEBOT_DENSE_CONFIDENCE": bad})
+
+
+def test_a_confident_dense_match_is_not_overruled_by_names(corpus_engine):
+    """The query restates a passage closely (cosine above the threshold); with the full name
+    bonus a passage that merely repeats the query's names could outrank it."""
+    from index.search import Searcher
+
+    query = "Kim Jong Un said North Korea would show off a new strategic weapon soon"
+    store = corpus_engine.store
+    qvec = corpus_engine.embedder.encode([query])[0]
+    dense = Searcher(store, corpus_engine.embedder).search_vector(query, qvec, 1, "dense")[0]
+    assert dense.similarity >= 0.7  # the model has understood the query: the case this test is about
+    hybrid = Searcher(store, corpus_engine.embedder).search_vector(query, qvec, 1, "hybrid")[0]
+    assert hybrid.chunk_id == dense.chunk_id
