@@ -629,7 +629,9 @@ class Engine:
                     missing = _missing(salient, where.text if where else quote.text)
                     rel -= min(_MAX_MISSING_PENALTY, _MISSING_TERM_PENALTY * missing)
                 if topic_names:  # "what did X say about Bloomberg": the article must name Bloomberg
-                    rel -= self._name_penalty(topic_names, passages.get(quote.chunk_id), quote.text)
+                    nowhere, elsewhere = self._absent_names(topic_names, passages.get(quote.chunk_id), quote.text)
+                    rel -= min(_MAX_MISSING_NAME_PENALTY,
+                               _MISSING_NAME_PENALTY * nowhere + _ELSEWHERE_NAME_PENALTY * elsewhere)
                 scored.append((rel, quote))
             if topic:
                 scored.sort(key=lambda x: -x[0])
@@ -711,8 +713,11 @@ class Engine:
             sims = vecs @ qvec if len(sents) else np.zeros(0)
             missing = _missing(salient, hit.text)
             penalty = min(_MAX_MISSING_PENALTY, _MISSING_TERM_PENALTY * missing)
-            if topic_names and _missing_names(topic_names, f"{hit.title}\n{hit.text}"):
-                continue
+            if topic_names:  # never named in the article: skip; named in another passage: a cost
+                nowhere, elsewhere = self._absent_names(topic_names, hit.record())
+                if nowhere:
+                    continue
+                penalty += _ELSEWHERE_NAME_PENALTY * elsewhere
             absent = _missing_names(asked_names, f"{hit.title}\n{hit.text}")
             penalty += min(_MAX_MISSING_NAME_PENALTY, _MISSING_NAME_PENALTY * absent)
             title = fold_text(hit.title)
@@ -772,21 +777,17 @@ class Engine:
                 out.append(replace(s, score=s.score - _ANSWER_TYPE_PENALTY))
         return sorted(out, key=lambda s: -s.score)
 
-    def _name_penalty(self, names: Sequence[str], chunk: ChunkRecord | None, fallback: str = "") -> float:
-        """Score lost by a passage for the question's names it lacks.
-
-        :data:`_MISSING_NAME_PENALTY` for each name its article never mentions, and
-        :data:`_ELSEWHERE_NAME_PENALTY` for each one only other passages of the article
-        mention (capped at :data:`_MAX_MISSING_NAME_PENALTY`).
-        """
+    def _absent_names(self, names: Sequence[str], chunk: ChunkRecord | None, fallback: str = "") -> tuple[int, int]:
+        """How many of the question's names a passage lacks: ``(nowhere, elsewhere)`` —
+        those its article never mentions, and those only other passages of it mention.
+        Without a passage, ``fallback`` text stands in and "elsewhere" is unknown."""
         here = f"{chunk.title}\n{chunk.text}" if chunk is not None else fallback
         absent = [n for n in names if _missing_names([n], here)]
-        if not absent:
-            return 0.0
-        article = self.store.article_text(chunk.article_id) if chunk is not None else None
-        nowhere = _missing_names(absent, article) if article else len(absent)
-        penalty = _MISSING_NAME_PENALTY * nowhere + _ELSEWHERE_NAME_PENALTY * (len(absent) - nowhere)
-        return min(_MAX_MISSING_NAME_PENALTY, penalty)
+        if not absent or chunk is None:
+            return len(absent), 0
+        article = self.store.article_text(chunk.article_id) or ""
+        nowhere = _missing_names(absent, article)
+        return nowhere, len(absent) - nowhere
 
     def _entity_tagger(self) -> EntityTagger | None:
         """The NER tagger, or ``None`` (with one warning) when its spaCy model won't load."""
