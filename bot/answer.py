@@ -23,6 +23,7 @@ Example:
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 import threading
@@ -39,7 +40,7 @@ from index.embedding import Embedder, load_embedder
 from index.entities import Entity, EntityTagger
 from index.errors import ConfigError, InputError
 from index.ingest import IngestReport, ingest
-from index.loaders import clean_text
+from index.loaders import Article, clean_text, load_path
 from index.quotes import QuoteExtractor, match_speakers
 from index.search import Hit, Searcher, fold_text, query_names
 from index.store import ArticleRecord, ChunkRecord, QuoteRecord, Store, StoreStats, lexical_terms
@@ -107,10 +108,11 @@ _PERSON_NOUNS = (
     r"leader|minister|president|chief|boss|executive|director|spokesman|spokeswoman|official|judge|lawyer|"
     r"captain|coach|player|skipper|rafter|climber|journalist|reporter|author|actor|singer|father|mother|"
     r"son|daughter|wife|husband|brother|sister|friend|agent|king|queen|prince|princess|priest|bishop|"
-    r"prosecutor|detective|police(?:man|woman)|guard|employee|resident|survivor|witness|winner|candidate|"
+    r"prosecutor|detective|police(?:m[ae]n|wom[ae]n)|guard|employee|resident|survivor|witness|winner|candidate|"
     r"tourist|visitor|traveller|traveler|hiker|walker|sailor|crew|fisherman|farmer|militant|rebel|terrorist|"
     r"hijacker|kidnapper|prisoner|hostage|refugee|migrant|patient|fan|athlete|runner|cyclist|swimmer|"
-    r"batsman|bowler|jockey|trainer|cricketer|footballer|golfer|gunmen|men|women|people|children"
+    r"batsman|bowler|jockey|trainer|cricketer|footballer|golfer|people|children|"
+    r"(?:gun|fisher|spokes|fire|sports|business|chair|fresh)?m[ae]n|(?:spokes|business|chair)?wom[ae]n"
 )
 _PLACE_NOUNS = r"city|country|countries|town|state|province|region|island|village|suburb|place|continent|capital|nation|port|area|district|street|venue|hospital|prison|airport"
 _AGENT_NOUNS = r"man|woman|person|people|official|minister|leader|player|team|company|firm|group|party|organisation|organization|country|nation|politician|captain|coach|spokesman|spokeswoman|president|premier"
@@ -122,8 +124,9 @@ _VAGUE_COUNTS = frozenset(
 #: Question wordings that ask for a kind of answer, tried in order.
 _QUESTION_TYPES: tuple[tuple[re.Pattern[str], AnswerType], ...] = (
     (re.compile(r"\bhow old\b|\bwhat age\b"), "age"),
-    (re.compile(r"\b(?:winning|finishing|race|record|best|fastest|slowest|total|flight|travel|journey|running)\s+time\b"
-                r"|\bhow long\b.*\b(?:take|took|last|lasted|spend|spent|wait|waited)\b"), "duration"),
+    (re.compile(r"^\s*(?:what|which)\b.*\b(?:winning|finishing|race|record|best|fastest|slowest|total|flight|travel|"
+                r"journey|running)\s+time\b|\bhow long\b.*\b(?:take|took|last|lasted|spend|spent|wait|waited)\b"),
+     "duration"),  # not "Who set the fastest time?" (a person) or "When is the best time …?"
     (re.compile(r"\bhow much\b.*\b(?:worth|costs?|pay|paid|spend|spent|earns?|earned|raised?|owed?)\b"
                 r"|\bwhat (?:price|sum|salary|fee|fine)\b"), "money"),
     (re.compile(r"\bhow (?:many|much|far|long|big|large|high|tall|often)\b"
@@ -137,7 +140,7 @@ _NAME_OF = re.compile(
 )
 #: "the name of the <noun>": which kind of name the noun wants.
 _NAMED_KINDS: tuple[tuple[re.Pattern[str], AnswerType], ...] = tuple(
-    (re.compile(rf"(?:[\w’'-]+\s+){{0,{n}}}(?:{nouns})(?:e?s)?\b"), kind)
+    (re.compile(rf"(?:[\w’'-]+\s+){{0,{n}}}?(?:{nouns})(?:e?s)?\b(?![’'])"), kind)
     for kind, nouns, n in (
         ("person", _PERSON_NOUNS, 3), ("place", _PLACE_NOUNS, 2), ("org", _ORG_NOUNS, 2), ("thing", _THING_NOUNS, 2)
     )
@@ -176,8 +179,10 @@ _NAME_TYPES = frozenset({"person", "org", "thing", "name"})
 _TYPED_CANDIDATES = 8
 #: A length of time: "2:05:30", "91 minutes", "three days".
 _DURATION = (
-    r"\b\d{1,2}(?::\d{2}){1,2}(?:\.\d+)?\b|\b(?:\d[\d.,]*|an?|one|two|three|four|five|six|seven|eight|nine|ten|"
-    r"eleven|twelve|a few|several|many)[\s-]+(?:hours?|hrs?|minutes?|mins?|seconds?|secs?|days?|weeks?|months?|years?)\b"
+    r"\b\d{1,3}(?::\d{2}){1,2}(?:\.\d+)?\b(?!\s*(?:am|pm|a\.m|p\.m))"
+    r"|(?:\b\d+(?:[.,]\d+)*(?:\s+|-)?|\b(?:an?|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
+    r"a few|several|many)(?:\s+|-))(?:hours?|hrs?|minutes?|mins?|seconds?|secs?|days?|weeks?|months?|years?|decades?)"
+    r"\b(?!-old)"
 )
 _AGE_PATTERN = r"\b\d{1,3}-year-old\b|\baged?\s+\d{1,3}\b|\b\d{1,3}\s+years?\s+old\b|,\s*\d{1,3}\s*,|\(\d{1,3}\)"
 #: For "who said …" answered from reported speech: sentences that attribute something.
@@ -458,6 +463,32 @@ class Engine:
         with self._ingest_lock:
             return ingest(self.store, self.embedder, targets, extractor=self.extractor, progress=progress)
 
+    def ingest_upload(self, path: Path) -> IngestReport:
+        """Add one uploaded file, whose name need not be unique ("document.txt").
+
+        Its id is its file name, as for any file, unless an article of that id tells
+        another story (another headline): then it becomes ``<name>-<hash of its
+        headline>``, so a second "document.txt" never replaces the first, and a corrected
+        version of either (same headline) still updates it. Decided and ingested under
+        the ingest lock, so two uploads at once cannot both claim the free name.
+        """
+        with self._ingest_lock:
+            path = self._own_name(Path(path))
+            return ingest(self.store, self.embedder, [str(path)], extractor=self.extractor)
+
+    def _own_name(self, path: Path) -> Path:
+        existing = self.store.article(path.stem)
+        if existing is None or path.suffix.lower() in (".json", ".jsonl"):  # records carry their own ids
+            return path
+        new = next(load_path(path, self.settings.index), None)
+        if not isinstance(new, Article) or new.title == existing.title:
+            return path
+        digest = hashlib.sha1(new.title.encode("utf-8")).hexdigest()[:8]
+        renamed = path.with_name(f"{path.stem}-{digest}{path.suffix}")
+        path.rename(renamed)
+        log.info("upload %s has another headline than article %s: stored as %s", path.name, path.stem, renamed.stem)
+        return renamed
+
     def remove(self, article_ids: Iterable[str]) -> list[str]:
         """Remove articles by id; returns those that existed."""
         with self._ingest_lock:
@@ -703,9 +734,9 @@ class Engine:
         terms = set(lexical_terms(q.focus))
         expected = _expected_answer_type(q.text) if kind == "general" else None
         salient = [t for t in lexical_terms(q.text) if t not in _GENERIC_TERMS and t not in lexical_terms(" ".join(names))]
-        asked_names = [n for n in names if n != must]
         # "what did X say about Bloomberg": a passage that never names Bloomberg can't answer
         topic_names = query_names(q.topic) if must and q.topic else []
+        asked_names = [n for n in names if n != must and n not in topic_names]  # topic names count once, below
         sentences: list[_Sentence] = []
         seen: set[tuple[str, int]] = set()
         top = hits[: self.settings.answer_passages]
@@ -904,10 +935,9 @@ def _expected_answer_type(question: str) -> AnswerType | None:
         what = m.group("what") or m.group("what2") or ""
         if m.group("part"):  # "the first name of …"
             return "person"
-        for pattern, kind in _NAMED_KINDS:
-            if pattern.match(what):
-                return kind
-        return "name"
+        # the first noun of the kind lists is the head: "the union representing cricketers" → org
+        found = [(m.end(), kind) for pattern, kind in _NAMED_KINDS if (m := pattern.match(what))]
+        return min(found)[1] if found else "name"
     if _AGENT_QUESTION.search(q):
         return "agent"
     return None
@@ -1005,8 +1035,10 @@ def _missing_names(names: Sequence[str], text: str) -> int:
         words = [w for w in words if len(w) >= 2 and w not in _NAME_FILLERS]
         if not words:
             continue
-        words = [w[:-1] if len(w) > 3 and w.endswith("s") and not w.endswith("ss") else w for w in words]  # "Arabs"
         found = [re.search(r"(?<!\w)" + re.escape(w[:5] if len(w) > 5 else w), folded) is not None for w in words]
+        if len(words) == 1 and not found[0] and len(words[0]) > 3 and words[0].endswith("s"):
+            stem = name.strip(" .'’")[: len(words[0]) - 1]  # "Arabs" → "Arab": as a whole word, capitalised
+            found[0] = stem[:1].isupper() and re.search(rf"\b{re.escape(stem)}\b", text) is not None
         if not found[-1] or 2 * sum(found) < len(words):
             missing += 1
     return missing

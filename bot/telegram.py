@@ -72,7 +72,6 @@ from telegram.ext import (
 )
 
 from index.errors import CitebotError, ConfigError
-from index.loaders import Article, load_path
 
 from . import formatting as fmt
 from .answer import Engine
@@ -598,9 +597,16 @@ async def on_unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE)
 
 # -- admin ingest ---------------------------------------------------------------------------
 async def _ingest(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, name: str, prepare: Callable[[Path], Awaitable[list[str]]]
+    update: Update,
+    context: ContextTypes.DEFAULT_TYPE,
+    name: str,
+    prepare: Callable[[Path], Awaitable[list[str]]],
+    upload: bool = False,
 ) -> None:
-    """Fetch the input into a temp folder under the data dir, ingest it in a thread, report."""
+    """Fetch the input into a temp folder under the data dir, ingest it in a thread, report.
+
+    ``upload``: the input is one file named by its sender (``Engine.ingest_upload``).
+    """
     engine = _engine(context)
     chat_id = update.effective_chat.id
     status = await context.bot.send_message(chat_id, f"⏳ Adding {fmt.escape(name)}…")
@@ -609,7 +615,10 @@ async def _ingest(
     tmp = Path(tempfile.mkdtemp(prefix="tg-", dir=incoming))
     try:
         targets = await prepare(tmp)
-        report = await asyncio.to_thread(engine.ingest, targets)
+        if upload:
+            report = await asyncio.to_thread(engine.ingest_upload, Path(targets[0]))
+        else:
+            report = await asyncio.to_thread(engine.ingest, targets)
         titles = await asyncio.to_thread(_titles, engine, report.added + report.updated)
     except CitebotError as e:
         await _edit(context, status, fmt.Reply([fmt.render_error(str(e))]))
@@ -668,28 +677,9 @@ async def on_document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
         tg_file = await document.get_file()
         path = tmp / name
         await tg_file.download_to_drive(path)
-        return [str(await asyncio.to_thread(_own_name, _engine(context), path))]
+        return [str(path)]
 
-    await _ingest(update, context, document.file_name or name, prepare_file)
-
-
-def _own_name(engine: Engine, path: Path) -> Path:
-    """The upload, renamed when its file name would replace a different article.
-
-    An article's id is its file name, so a second "document.txt" would replace the first.
-    The same name with the same headline is a new version and replaces it; with another
-    headline it is another article, kept apart as ``document-<content hash>.txt``.
-    """
-    existing = engine.article(path.stem)
-    if existing is None or path.suffix.lower() in (".json", ".jsonl"):  # records carry their own ids
-        return path
-    new = next(load_path(path, engine.settings.index), None)
-    if not isinstance(new, Article) or new.title == existing.title:
-        return path
-    renamed = path.with_name(f"{path.stem}-{hashlib.sha1(path.read_bytes()).hexdigest()[:8]}{path.suffix}")
-    path.rename(renamed)
-    log.info("upload %s has another headline than article %s: added as %s", path.name, path.stem, renamed.stem)
-    return renamed
+    await _ingest(update, context, document.file_name or name, prepare_file, upload=True)
 
 
 # -- buttons --------------------------------------------------------------------------------

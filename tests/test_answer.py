@@ -275,6 +275,9 @@ def test_a_winning_time_needs_a_duration_in_the_answer(outback_engine):
         ("The match took 91 minutes.", True),
         ("After 400 kilometres the team won.", False),
         ("The team won on 12 January.", False),
+        ("The 25-year-old won.", False),  # an age
+        ("Talks began at 10:30 am.", False),  # a clock time
+        ("He was hurt in 2001, years after the crash.", False),
     ],
 )
 def test_durations(sentence, ok):
@@ -304,3 +307,31 @@ def test_plural_names_match_their_singular():
 
     assert _missing_names(["Arabs"], "One Arab was taken into custody.") == 0
     assert _missing_names(["Arabs"], "One Yemeni was taken into custody.") == 1
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("What was the winning time of the Melbourne team?", "duration"),
+        ("Who set the fastest time in Berlin?", "agent"),  # a person, not a time
+        ("When is the best time to see the comet?", "time"),
+        ("What were the names of the two Swiss tourists?", "person"),
+        ("What were the names of the three gunmen?", "person"),
+        ("What is the name of the players' union?", "org"),  # "players'" only modifies the union
+        ("What is the name of the children's hospital?", "place"),
+        ("What is the name of the union representing the cricketers?", "org"),  # the first noun is the head
+        ("Which senate leader was announced as president?", "agent"),
+    ],
+)
+def test_the_kind_of_answer_a_question_asks_for(question, expected):
+    from bot.answer import _expected_answer_type
+
+    assert _expected_answer_type(question) == expected
+
+
+def test_a_plural_name_does_not_match_other_words():
+    from bot.answer import _missing_names
+
+    assert _missing_names(["Davis"], "David said hello.") == 1
+    assert _missing_names(["Wells"], "He did well.") == 1
+    assert _missing_names(["Democrats"], "the Democrat leader") == 0

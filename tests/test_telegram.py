@@ -330,6 +330,13 @@ async def test_admin_document_is_downloaded_ingested_and_then_answers(fake, admi
         assert {"Lunar Greenhouse Sprouts Its First Basil", "Rover Finds Ice Under Crater Rim"} <= titles
         added.extend(a.id for a in admin_engine.articles() if a.title == "Rover Finds Ice Under Crater Rim")
 
+        again = fake.mark()
+        fake.user_document(other_story.replace("found ice", "found water ice").encode(), "moon-basil.txt", user_id=ADMIN)
+        edited = (await fake.wait_for("editMessageText", since=again, chat_id=ADMIN, timeout=60))[0]
+        assert "1 updated" in edited.params["text"]  # a corrected version of the second story updates it
+        rover = [a for a in admin_engine.articles() if a.title == "Rover Finds Ice Under Crater Rim"]
+        assert len(rover) == 1 and "water ice" in admin_engine.store.article_text(rover[0].id)
+
         other = await h.ask("/start", user_id=ALICE)  # a non-admin cannot add
         assert other
         mark = fake.mark()
