@@ -10,7 +10,7 @@ from the current code), asks every question through the real engine and reports:
 * refusal precision / recall: "not found" on the unanswerable questions;
 * latency p50 / p95 of ``Engine.ask`` after warm-up.
 
-Two question sets, reported separately:
+Four question sets (``bench_common.QUESTION_SETS``), reported separately:
 
 * ``questions.jsonl`` (82) — the tuning set: thresholds and rules were developed against it,
   so its figures are in-sample;
@@ -18,7 +18,9 @@ Two question sets, reported separately:
   labeller who never saw the code or its answers, and never used to choose thresholds;
   but its failures were read while answer rules were designed, so it is not blind;
 * ``questions_fresh.jsonl`` (30, over ``leebg-000`` … ``leebg-031``) — written blind after
-  the rules were frozen and run once: the honest figure.
+  the session-2 rules were frozen; session-3 checks were designed on its failures;
+* ``questions_blind2.jsonl`` (40, 27 articles) — written blind in session 3 and run once
+  after that session's rules were frozen: the honest figure.
 
 ``--sweep`` also tries a grid of ``min_answer_score`` / ``min_quote_score`` values on the
 first set (that is how the defaults in bot/settings.py were chosen).
@@ -142,7 +144,7 @@ def table(result: dict) -> str:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--questions", action="append", metavar="JSONL",
-                    help="question file (repeatable; default: the tuning set and the held-out set)")
+                    help="question file (repeatable; default: every set in bench/data/)")
     ap.add_argument("--sweep", action="store_true", help="grid over the refusal thresholds (first question file)")
     ap.add_argument("--show", action="store_true", help="print every wrong answer")
     ap.add_argument("--json", help="write the full result here")

@@ -30,7 +30,7 @@ rebuilt with ``Store.rebuild_index("ivf-sq8")``, to see what the approximate ind
 in retrieval quality.
 Rows "hybrid, <variant>" are the same ``Searcher`` in hybrid mode with some fusion
 settings changed (``Settings.with_``; ``fusion`` zscore/weighted/rrf, ``lexical_weight``,
-``rrf_k``, ``name_boost``); ``bench/fusion_sweep.py`` explores many more, offline.
+``rrf_k``, ``name_boost``, ``dense_confidence``); ``bench/fusion_sweep.py`` explores many more, offline.
 """
 
 from __future__ import annotations
@@ -53,9 +53,11 @@ NEWS_CORPUS = bc.NEWS_CORPUS
 # -- fusion variants: the index's own Searcher under other settings ----------------------
 #: name → Settings overrides.
 VARIANTS: dict[str, dict] = {
-    "zscore lw=0.1 boost=0.1": {"fusion": "zscore", "lexical_weight": 0.1, "name_boost": 0.1},
-    "zscore lw=0.15 boost=0.3": {"fusion": "zscore", "lexical_weight": 0.15, "name_boost": 0.3},
-    "zscore lw=0.2 boost=0": {"fusion": "zscore", "lexical_weight": 0.2, "name_boost": 0.0},
+    "zscore, dense confidence off (session-2 default)": {"fusion": "zscore", "dense_confidence": None},
+    "zscore lw=0.1 boost=0.1, confidence off": {"fusion": "zscore", "lexical_weight": 0.1, "name_boost": 0.1,
+                                                "dense_confidence": None},
+    "zscore lw=0.2 boost=0, confidence off": {"fusion": "zscore", "lexical_weight": 0.2, "name_boost": 0.0,
+                                              "dense_confidence": None},
     "weighted lw=0.1 boost=0.1": {"fusion": "weighted", "lexical_weight": 0.1, "name_boost": 0.1},
     "weighted lw=0.2 boost=0.1 (old default)": {"fusion": "weighted", "lexical_weight": 0.2, "name_boost": 0.1},
     "rrf k=60 boost=0.1": {"fusion": "rrf", "rrf_k": 60, "name_boost": 0.1},

@@ -57,9 +57,10 @@ DEFAULT_IVF_NPROBE = 32
 #: Reciprocal-rank-fusion constant.
 DEFAULT_RRF_K = 60
 #: How hybrid search fuses dense and lexical results: ``zscore`` (each retriever's scores
-#: standardised over the candidate pool, then a weighted sum) was the only fusion tried
-#: that beat both retrievers on news questions without losing to dense on the Wikipedia
-#: held-out-sentence task (bench/fusion_sweep.py; README "Retrieval quality").
+#: standardised over the candidate pool, then a weighted sum) with dense confidence
+#: (``DEFAULT_DENSE_CONFIDENCE``) beats dense on both the news questions and the Wikipedia
+#: held-out-sentence task, and BM25 by far on Wikipedia while tying it on news
+#: (bench/fusion_sweep.py, bench/bench_retrieval.py; README "Retrieval").
 DEFAULT_FUSION = "zscore"
 #: BM25's share in ``zscore`` and ``weighted`` fusion.
 DEFAULT_LEXICAL_WEIGHT = 0.2
