@@ -62,7 +62,7 @@ _SEARCH_K = 8
 _MISSING_TERM_PENALTY = 0.1
 _MAX_MISSING_PENALTY = 0.3
 #: Score lost by a sentence that lacks the kind of answer asked for ("how many" → a number).
-_ANSWER_TYPE_PENALTY = 0.25
+_ANSWER_TYPE_PENALTY = 0.35
 #: Score lost for each name in the question (person, place, organisation, event) that the
 #: passage and its headline never mention: an answer about "the FIFA World Cup" must come
 #: from a passage that names it, however close the topic ("the Hopman Cup").
@@ -75,7 +75,7 @@ _TIME_WORDS = (
     r"\b(?:1[89]\d\d|20\d\d|january|february|march|april|may|june|july|august|september|october|"
     r"november|december|jan|feb|mar|apr|jun|jul|aug|sept?|oct|nov|dec|monday|tuesday|wednesday|thursday|"
     r"friday|saturday|sunday|yesterday|today|tomorrow|tonight|morning|afternoon|evening|night|week|month|"
-    r"year|decade|century|ago|since|until|before|after|soon|later|next|last|earlier|spring|summer|autumn|"
+    r"year|decade|century|soon|later|earlier|spring|summer|autumn|"
     r"winter|christmas|easter)\b|\d{1,2}(?::\d\d|\s*[ap]\.?m\.?)"
 )
 #: A number that can answer "how many": not an ordinal ("57th") and not a bare year.
@@ -129,7 +129,7 @@ _QUESTION_TYPES: tuple[tuple[re.Pattern[str], AnswerType], ...] = (
      "duration"),  # not "Who set the fastest time?" (a person) or "When is the best time …?"
     (re.compile(r"\bhow much\b.*\b(?:worth|costs?|pay|paid|spend|spent|earns?|earned|raised?|owed?)\b"
                 r"|\bwhat (?:price|sum|salary|fee|fine)\b"), "money"),
-    (re.compile(r"\bhow (?:many|much|far|long|big|large|high|tall|often)\b"
+    (re.compile(r"\bhow (?:many|much|far|long|big|large|high|tall|often|fast|deep|wide|heavy|hot|cold|strong)\b"
                 r"|\bwhat (?:percentage|proportion|share|number|amount)\b"), "number"),
     (re.compile(r"^\s*when\b|\bwhat (?:year|date|day|time|month)\b"), "time"),
     (re.compile(rf"^\s*where\b|\b(?:which|what)\s+(?:{_PLACE_NOUNS})\b"), "place"),
@@ -175,6 +175,12 @@ _NOT_PLACES = frozenset(
 _PROPER_LABELS = {"PERSON", "NORP", "FAC", "ORG", "GPE", "LOC", "PRODUCT", "EVENT", "WORK_OF_ART", "LAW", "LANGUAGE"}
 #: Answer kinds asked for by name ("what is the name of …"): a sentence without one can't answer.
 _NAME_TYPES = frozenset({"person", "org", "thing", "name"})
+#: Answer kinds a sentence cannot hold without one of these: a number, or a time word.
+_MEASURES: dict[str, str] = {
+    "number": _NUMBER_RE.pattern, "money": _NUMBER_RE.pattern, "age": _NUMBER_RE.pattern,
+    "duration": _NUMBER_RE.pattern + r"|\b(?:an?\s+(?:hour|minute|second|day|week|month|year|decade))\b",
+    "time": _TIME_WORDS + "|" + _NUMBER_RE.pattern,
+}
 #: Candidate answer sentences whose entities are looked up for typed questions.
 _TYPED_CANDIDATES = 8
 #: A length of time: "2:05:30", "91 minutes", "three days".
@@ -776,6 +782,8 @@ class Engine:
         event = _count_event(q.text) if expected == "number" else None
         if event:  # "how many people died": a sentence without deaths can't count them
             sentences = [s for s in sentences if re.search(event, s.text.lower())]
+        if expected in _MEASURES:  # "when …?" answered by a sentence with no time at all: no
+            sentences = [s for s in sentences if re.search(_MEASURES[expected], s.text, re.IGNORECASE)]
         if expected and sentences:  # only the leaders are tagged; the rest count as lacking the type
             tail = [replace(s, score=s.score - _ANSWER_TYPE_PENALTY) for s in sentences[_TYPED_CANDIDATES:]]
             sentences = sorted(self._typed(sentences[:_TYPED_CANDIDATES], expected, q.text) + tail, key=lambda s: -s.score)

@@ -335,3 +335,16 @@ def test_a_plural_name_does_not_match_other_words():
     assert _missing_names(["Davis"], "David said hello.") == 1
     assert _missing_names(["Wells"], "He did well.") == 1
     assert _missing_names(["Democrats"], "the Democrat leader") == 0
+
+
+def test_a_when_or_how_many_question_needs_a_time_or_a_number(make_engine, tmp_path):
+    """"after a long debate" is no date, and a sentence without a number counts nothing."""
+    (tmp_path / "library.txt").write_text(
+        "Council approves new library\n\n"
+        "The city council approved the new library after a long debate. "
+        "The mayor praised the architects who designed the new library.\n"
+    )
+    engine = make_engine("library", tmp_path / "library.txt")
+    assert engine.ask("What did the city council approve after a long debate?").found  # the article is found
+    assert not engine.ask("When did the city council approve the new library?").found
+    assert not engine.ask("How many councillors voted to approve the new library?").found
