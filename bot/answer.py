@@ -61,6 +61,8 @@ _SEARCH_K = 8
 #: should mention what was asked ("How much does X earn?" needs "earn" or a form of it).
 _MISSING_TERM_PENALTY = 0.1
 _MAX_MISSING_PENALTY = 0.3
+#: A person question's topic longer than this many content words: its missing words cost less each.
+_TOPIC_WORDS = 3
 #: Score lost by a sentence that lacks the kind of answer asked for ("how many" → a number).
 _ANSWER_TYPE_PENALTY = 0.35
 #: Score lost for each name in the question (person, place, organisation, event) that the
@@ -539,12 +541,20 @@ class Engine:
         return [q for speaker in self.match_speakers(name) for q in self.store.quotes(speaker, article_id)]
 
     def match_speakers(self, name: str) -> list[str]:
-        """Canonical speakers matching a name, best first (only the best score's ties)."""
+        """Canonical speakers matching a name, best first (only the best score's ties).
+
+        A title alone ("the Queen", "the Pope", "Spain's King") matches the speakers whose
+        role ends with it — those whose role also has the other words, when some do.
+
+        Example:
+            >>> engine.match_speakers("the Queen")  # doctest: +SKIP
+            ['Elizabeth II']
+        """
         matches = match_speakers(name, [s for s, _ in self.store.speakers()])
-        if not matches:
-            return []
-        best = matches[0][1]
-        return [s for s, score in matches if score >= best - 1e-6]
+        if matches:
+            best = matches[0][1]
+            return [s for s, score in matches if score >= best - 1e-6]
+        return _by_role(name, self.store.speaker_roles())
 
     def example_questions(self, n: int = 2) -> list[str]:
         """Questions this corpus can answer, for /start and help texts."""
@@ -664,7 +674,9 @@ class Engine:
                 if salient:  # the topic's words should appear in or around the quote
                     where = passages.get(quote.chunk_id)
                     missing = _missing(salient, where.text if where else quote.text)
-                    rel -= min(_MAX_MISSING_PENALTY, _MISSING_TERM_PENALTY * missing)
+                    # a long paraphrased topic ("religious belief in a year scarred by terrorism")
+                    # shares fewer words with the quote: each missing word counts for less
+                    rel -= min(_MAX_MISSING_PENALTY, _MISSING_TERM_PENALTY * missing * min(1.0, _TOPIC_WORDS / len(salient)))
                 if topic_names:  # "what did X say about Bloomberg": the article must name Bloomberg
                     nowhere, elsewhere = self._absent_names(topic_names, passages.get(quote.chunk_id), quote.text)
                     rel -= min(_MAX_MISSING_NAME_PENALTY,
@@ -1050,6 +1062,19 @@ def _missing_names(names: Sequence[str], text: str) -> int:
         if not found[-1] or 2 * sum(found) < len(words):
             missing += 1
     return missing
+
+
+def _by_role(title: str, roles: Sequence[tuple[str, str]]) -> list[str]:
+    """Speakers whose role ends with the title's last word ("Queen" → "Britain's Queen"),
+    narrowed to those whose role also has its other words when any does ("Spain's King")."""
+    words = [re.sub(r"['’]s$", "", w) for w in re.findall(r"[\w’'-]+", fold_text(title))]
+    words = [w for w in words if w not in ("the", "a", "an")]
+    if not words or len(words) > 4:
+        return []
+    head, others = words[-1], words[:-1]
+    heads = [(speaker, role) for speaker, role in roles if re.findall(r"[\w-]+", fold_text(role))[-1:] == [head]]
+    narrowed = [(s, r) for s, r in heads if all(w[:4] in fold_text(r) for w in others)]
+    return list(dict.fromkeys(s for s, _ in (narrowed or heads)))
 
 
 def _missing(terms: Sequence[str], text: str) -> int:

@@ -757,6 +757,15 @@ class Store:
         ).fetchall()
         return [(r[0], r[1]) for r in rows]
 
+    def speaker_roles(self) -> list[tuple[str, str]]:
+        """Each canonical speaker with each role the articles give them ("Britain's Queen")."""
+        rows = self._db.execute(
+            "SELECT DISTINCT canonical_speaker, role FROM quotes"
+            " WHERE canonical_speaker IS NOT NULL AND role IS NOT NULL AND role != ''"
+            " ORDER BY canonical_speaker, role"
+        ).fetchall()
+        return [(r[0], r[1]) for r in rows]
+
     def stats(self) -> StoreStats:
         """Counts, model, index type and sizes."""
         disk = sum(p.stat().st_size for p in self.dir.iterdir() if p.is_file())

@@ -348,3 +348,18 @@ def test_a_when_or_how_many_question_needs_a_time_or_a_number(make_engine, tmp_p
     assert engine.ask("What did the city council approve after a long debate?").found  # the article is found
     assert not engine.ask("When did the city council approve the new library?").found
     assert not engine.ask("How many councillors voted to approve the new library?").found
+
+
+def test_a_title_alone_finds_the_speaker_with_that_role(make_engine, tmp_path):
+    """"the Queen" is no name, but the article calls Elizabeth II "Britain's Queen"."""
+    (tmp_path / "queen.txt").write_text(
+        "Queen speaks of faith at Christmas\n\n"
+        "Britain's Queen Elizabeth II used her Christmas message to speak of faith after a year of terror. "
+        "\u201cEvery one of us needs to believe in the value of all that is good and honest,\u201d "
+        "the Queen said. The message was broadcast across the Commonwealth.\n"
+    )
+    engine = make_engine("queen", tmp_path / "queen.txt")
+    assert engine.match_speakers("the Queen") == ["Elizabeth II"]
+    a = engine.ask("What did the Queen say about believing in what is good in a year of terrorism?")
+    assert a.found and a.quotes and a.quotes[0].canonical_speaker == "Elizabeth II"
+    assert "value of all that is good" in a.answer
