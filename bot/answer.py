@@ -198,6 +198,8 @@ _REPORTING = re.compile(
     r"\b(?:said|says|told|tells|described|according to|added|warned|claimed|stated|called|insisted)\b", re.IGNORECASE
 )
 _REPORTING_BONUS = 0.1
+#: A quote in the passage that best matches the whole "who said" question earns this.
+_TOP_PASSAGE_BONUS = 0.05
 #: A quote's sentence counts for the quote, a little less than the quote itself.
 _CONTEXT_DISCOUNT = 0.05
 #: Answer sentences kept: those within this much of the best one.
@@ -619,13 +621,17 @@ class Engine:
             top = hits[: self.settings.answer_passages]
             for hit, (sents, svecs) in zip(top, self._sentences([h.record() for h in top]), strict=True):
                 context.extend((hit.article_id, x.start, x.end, float(v @ qvec)) for x, v in zip(sents, svecs, strict=True))
+            # the passage the whole question matched best ("in a Christmas speech …") vouches
+            # for its quotes, whose own words may paraphrase the question loosely
+            first = hits[0].chunk_id
             scored = []
             for quote in candidates:
                 vec = vecs.get(quote.id)
                 sim = float(np.dot(vec, qvec)) if vec is not None else 0.0
                 around = [c for a, st, en, c in context if a == quote.article_id and st < quote.end and en > quote.start]
                 sim = max([sim, *(c - _CONTEXT_DISCOUNT for c in around)])
-                scored.append((sim + 0.15 * _overlap(terms, quote.text), quote))
+                bonus = _TOP_PASSAGE_BONUS if quote.chunk_id == first else 0.0
+                scored.append((sim + 0.15 * _overlap(terms, quote.text) + bonus, quote))
             scored.sort(key=lambda x: -x[0])
             best_score, best = scored[0]
             if best_score >= self.settings.min_quote_score:

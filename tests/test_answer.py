@@ -363,3 +363,17 @@ def test_a_title_alone_finds_the_speaker_with_that_role(make_engine, tmp_path):
     a = engine.ask("What did the Queen say about believing in what is good in a year of terrorism?")
     assert a.found and a.quotes and a.quotes[0].canonical_speaker == "Elizabeth II"
     assert "value of all that is good" in a.answer
+
+
+def test_who_said_prefers_the_quote_in_the_passage_that_matches_the_whole_question(make_engine, tmp_path):
+    """A one-word scare quote ("nasty") near the top of the story is not what Sullivan warned."""
+    import json
+
+    from .conftest import ROOT
+
+    rows = (ROOT / "bench" / "data" / "lee_background.jsonl").read_text(encoding="utf-8").splitlines()
+    article = next(json.loads(r) for r in rows if '"leebg-033"' in r)
+    (tmp_path / "fires.jsonl").write_text(json.dumps(article) + "\n", encoding="utf-8")
+    engine = make_engine("fires", tmp_path / "fires.jsonl")
+    a = engine.ask("Who warned that the weekend could be a nasty couple of days for NSW firefighters?")
+    assert a.found and a.quotes and a.quotes[0].canonical_speaker == "Mark Sullivan"
