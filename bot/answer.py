@@ -216,7 +216,7 @@ _CUE = (
     r"said|says|say|stated|states|told|tells|claimed|claims|warned|warns|added|argued|argues|insisted|"
     r"described|declared|admitted|promised|predicted|suggested|complained|announced|noted|remarked|"
     r"commented|wrote|explained|asked|urged|acknowledged|conceded|confirmed|denied|vowed|accused|"
-    r"praised|criticised|criticized|called|thinks|believes|believed|revealed|"
+    r"praised|criticised|criticized|called|thinks|believes|believed|revealed|voiced|expressed|"
     r"(?:was|is|were)\s+quoted(?:\s+as\s+saying)?|made\s+the\s+(?:remark|comment|statement|claim)"
 )
 #: "Which senate leader was announced as …" is passive: it asks who was named, not who spoke.
@@ -252,6 +252,12 @@ _PERSON_SAID = [
     ),
     re.compile(
         rf"^\s*(?:quotes?|statements?|comments?|remarks?)\s+(?:from|by)\s+(?P<person>.+?){_TOPIC}[\s?.!]*$",
+        re.IGNORECASE | re.DOTALL,
+    ),
+    re.compile(  # "What explanation did Saa give for resigning?"
+        r"^\s*what\s+(?:explanation|reason|reasons|excuse|justification|account|message|warning|promise|assurances?)"
+        r"\s+(?:did|does|has|have|had)\s+(?P<person>.+?)\s+(?:give|offer|provide|make)\b"
+        r"(?:\s+(?:\w+\s+){0,3}?(?:for|about|on|over|of|to)\s+(?P<topic>.+?))?[\s?.!]*$",
         re.IGNORECASE | re.DOTALL,
     ),
 ]
@@ -295,7 +301,7 @@ def classify(question: str) -> ParsedQuestion:
         m = pattern.match(text)
         if not m:
             continue
-        person = m.group("person").strip(" ,\"“”")
+        person = m.group("person").split(",")[0].strip(" ,\"“”")  # "Tim, the former student": Tim
         person = re.sub(r"^(?:the|a|an)\s+", "", person, flags=re.IGNORECASE) if not person[:1].isupper() else person
         if person.lower() in _NOT_PERSON or len(person.split()) > 6:
             break

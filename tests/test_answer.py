@@ -107,6 +107,9 @@ def test_empty_and_overlong_questions_are_input_errors(seed_engine):
         ("What did they say?", "general", None, None),
         ("Which senate leader was announced as the new president?", "general", None, None),  # passive: not a speaker
         ("Which minister was quoted as saying the budget is safe?", "who_said", None, None),
+        ("Who voiced concern for the other patients?", "who_said", None, None),
+        ("What did Tim, a former student, say the bullies did?", "person_said", "Tim", "the bullies did"),
+        ("What explanation did Adolfo Rodriguez Saa give for resigning?", "person_said", "Adolfo Rodriguez Saa", "resigning"),
     ],
 )
 def test_question_kinds(question, kind, person, topic):
