@@ -41,7 +41,7 @@ from index.entities import Entity, EntityTagger
 from index.errors import ConfigError, InputError
 from index.ingest import IngestReport, ingest
 from index.loaders import Article, clean_text, load_path
-from index.quotes import QuoteExtractor, match_speakers
+from index.quotes import QuoteExtractor, is_role_word, match_speakers
 from index.search import Hit, Searcher, fold_text, query_names
 from index.store import ArticleRecord, ChunkRecord, QuoteRecord, Store, StoreStats, lexical_terms
 
@@ -82,8 +82,9 @@ _TIME_WORDS = (
 )
 #: A number that can answer "how many": not an ordinal ("57th") and not a bare year.
 _NUMBER_RE = re.compile(
-    r"(?<![\w.,])\d(?:[\d,.]*\d)?(?!\w|[.,]\d)"
-    r"|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|"
+    r"(?<![\w.,])\d(?:[\d,.]*\d)?(?![\d]|[.,]\d)"  # "35m", "40C", "120km/h" count too
+    r"|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|"
+    r"seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|"
     r"sixty|seventy|eighty|ninety|hundreds?|thousands?|millions?|billions?|dozens?|half|quarter|"
     r"single|double|twice|several|none)\b",
     re.IGNORECASE,
@@ -177,11 +178,20 @@ _NOT_PLACES = frozenset(
 _PROPER_LABELS = {"PERSON", "NORP", "FAC", "ORG", "GPE", "LOC", "PRODUCT", "EVENT", "WORK_OF_ART", "LAW", "LANGUAGE"}
 #: Answer kinds asked for by name ("what is the name of …"): a sentence without one can't answer.
 _NAME_TYPES = frozenset({"person", "org", "thing", "name"})
-#: Answer kinds a sentence cannot hold without one of these: a number, or a time word.
+#: Answer kinds a sentence cannot hold without one of these: a digit or a word for an
+#: amount, or (for "when") a word for a time. Deliberately broad: a sentence without any
+#: is dropped, while the finer check (``_has_answer_type``) only costs a penalty.
+_AMOUNT_WORDS = (
+    r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|"
+    r"sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|hundreds?|"
+    r"thousands?|millions?|billions?|dozens?|scores?|half|halves|thirds?|quarters?|fraction|twice|double|triple|"
+    r"single|several|few|many|none|nothing|zero|seventies|eighties|nineties|teens?|twenties|thirties|forties|fifties|sixties)\b"
+)
 _MEASURES: dict[str, str] = {
-    "number": _NUMBER_RE.pattern, "money": _NUMBER_RE.pattern, "age": _NUMBER_RE.pattern,
-    "duration": _NUMBER_RE.pattern + r"|\b(?:an?\s+(?:hour|minute|second|day|week|month|year|decade))\b",
-    "time": _TIME_WORDS + "|" + _NUMBER_RE.pattern,
+    "number": _AMOUNT_WORDS, "money": _AMOUNT_WORDS, "age": _AMOUNT_WORDS,
+    "duration": _AMOUNT_WORDS + r"|\b(?:seconds?|minutes?|hours?|days?|weeks?|months?|years?|decades?|fortnight)\b",
+    "time": _TIME_WORDS + r"|\d|\b(?:weekend|days?|overnight|recently|hours?|minutes?|fortnight|dawn|dusk|midnight|"
+    r"noon|season|ago)\b",
 }
 #: Candidate answer sentences whose entities are looked up for typed questions.
 _TYPED_CANDIDATES = 8
@@ -216,7 +226,9 @@ _CUE = (
     r"said|says|say|stated|states|told|tells|claimed|claims|warned|warns|added|argued|argues|insisted|"
     r"described|declared|admitted|promised|predicted|suggested|complained|announced|noted|remarked|"
     r"commented|wrote|explained|asked|urged|acknowledged|conceded|confirmed|denied|vowed|accused|"
-    r"praised|criticised|criticized|called|thinks|believes|believed|revealed|voiced|expressed|"
+    r"praised|criticised|criticized|called|thinks|believes|believed|revealed|"
+    r"(?:voiced|expressed|raised)\s+(?:\w+\s+)?(?:concerns?|worry|worries|fears?|doubts?|support|opposition|anger|"
+    r"regret|hope|sympathy|condolences|frustration|disappointment|shock|optimism|confidence)|"
     r"(?:was|is|were)\s+quoted(?:\s+as\s+saying)?|made\s+the\s+(?:remark|comment|statement|claim)"
 )
 #: "Which senate leader was announced as …" is passive: it asks who was named, not who spoke.
@@ -301,7 +313,7 @@ def classify(question: str) -> ParsedQuestion:
         m = pattern.match(text)
         if not m:
             continue
-        person = m.group("person").split(",")[0].strip(" ,\"“”")  # "Tim, the former student": Tim
+        person = _name_part(m.group("person"))
         person = re.sub(r"^(?:the|a|an)\s+", "", person, flags=re.IGNORECASE) if not person[:1].isupper() else person
         if person.lower() in _NOT_PERSON or len(person.split()) > 6:
             break
@@ -312,6 +324,19 @@ def classify(question: str) -> ParsedQuestion:
         topic = (parts.get("topic") or clause).strip(" ?.!") or None
         return ParsedQuestion("person_said", text, topic or text, person=person, topic=topic)
     return ParsedQuestion("general", text, text)
+
+
+def _name_part(person: str) -> str:
+    """The name among comma-separated descriptions: "Tim, a former student" → Tim; "the
+    White House press secretary, Ari Fleischer" → Ari Fleischer; otherwise the whole."""
+    parts = [p.strip(" ,\"“”") for p in person.split(",")]
+    if len(parts) == 1:
+        return parts[0]
+    for part in parts:
+        words = part.split()
+        if words and all(w[:1].isupper() or w.lower() in _NAME_FILLERS for w in words) and words[0][:1].isupper():
+            return part
+    return parts[0]
 
 
 @dataclass(frozen=True)
@@ -493,11 +518,11 @@ class Engine:
             return ingest(self.store, self.embedder, [str(path)], extractor=self.extractor)
 
     def _own_name(self, path: Path) -> Path:
-        existing = self.store.article(path.stem)
-        if existing is None or path.suffix.lower() in (".json", ".jsonl"):  # records carry their own ids
+        if path.suffix.lower() in (".json", ".jsonl"):  # records carry their own ids
             return path
         new = next(load_path(path, self.settings.index), None)
-        if not isinstance(new, Article) or new.title == existing.title:
+        existing = self.store.article(new.id) if isinstance(new, Article) else None  # the id ingest will use
+        if existing is None or new.title == existing.title:
             return path
         digest = hashlib.sha1(new.title.encode("utf-8")).hexdigest()[:8]
         renamed = path.with_name(f"{path.stem}-{digest}{path.suffix}")
@@ -551,8 +576,9 @@ class Engine:
     def match_speakers(self, name: str) -> list[str]:
         """Canonical speakers matching a name, best first (only the best score's ties).
 
-        A title alone ("the Queen", "the Pope", "Spain's King") matches the speakers whose
-        role ends with it — those whose role also has the other words, when some do.
+        A title alone ("the Queen", "the Pope", "Spain's King") matches the one speaker
+        whose role ends with it and has its other words; several such speakers ("the
+        President") match none: which one was meant is not known.
 
         Example:
             >>> engine.match_speakers("the Queen")  # doctest: +SKIP
@@ -1077,16 +1103,19 @@ def _missing_names(names: Sequence[str], text: str) -> int:
 
 
 def _by_role(title: str, roles: Sequence[tuple[str, str]]) -> list[str]:
-    """Speakers whose role ends with the title's last word ("Queen" → "Britain's Queen"),
-    narrowed to those whose role also has its other words when any does ("Spain's King")."""
+    """The one speaker whose role ends with the title ("Queen" → "Britain's Queen") and
+    has its other words ("Spain's King"); none when the title is no role word
+    ("Nicorette") or fits several speakers ("the President", "the spokesman")."""
     words = [re.sub(r"['’]s$", "", w) for w in re.findall(r"[\w’'-]+", fold_text(title))]
     words = [w for w in words if w not in ("the", "a", "an")]
-    if not words or len(words) > 4:
+    if not words or len(words) > 4 or not is_role_word(words[-1]):
         return []
     head, others = words[-1], words[:-1]
-    heads = [(speaker, role) for speaker, role in roles if re.findall(r"[\w-]+", fold_text(role))[-1:] == [head]]
-    narrowed = [(s, r) for s, r in heads if all(w[:4] in fold_text(r) for w in others)]
-    return list(dict.fromkeys(s for s, _ in (narrowed or heads)))
+    fits = {
+        speaker for speaker, role in roles
+        if re.findall(r"[\w-]+", fold_text(role))[-1:] == [head] and all(w[:4] in fold_text(role) for w in others)
+    }
+    return list(fits) if len(fits) == 1 else []
 
 
 def _missing(terms: Sequence[str], text: str) -> int:

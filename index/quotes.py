@@ -84,6 +84,7 @@ __all__ = [
     "Quote",
     "QuoteExtractor",
     "match_speakers",
+    "is_role_word",
     "MATCH_THRESHOLD",
     "REPORTING_VERBS",
     "SCARE_QUOTE_MAX_WORDS",
@@ -387,6 +388,16 @@ def _name_key(s: str, strip_titles: bool = True) -> tuple[str, ...]:
     ):
         i += 1
     return tuple(t for t in toks[i:] if t)
+
+
+def is_role_word(word: str) -> bool:
+    """Whether a word is a title or the head of a role ("queen", "pope", "spokesman").
+
+    Example:
+        >>> is_role_word("Queen"), is_role_word("Nicorette")
+        (True, False)
+    """
+    return _fold(word).rstrip(".") in _ROLE_HEADS
 
 
 def _tok_sim(a: str, b: str) -> float:

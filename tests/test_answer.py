@@ -110,6 +110,8 @@ def test_empty_and_overlong_questions_are_input_errors(seed_engine):
         ("Who voiced concern for the other patients?", "who_said", None, None),
         ("What did Tim, a former student, say the bullies did?", "person_said", "Tim", "the bullies did"),
         ("What explanation did Adolfo Rodriguez Saa give for resigning?", "person_said", "Adolfo Rodriguez Saa", "resigning"),
+        ("What did the White House spokesman, Ari Fleischer, say about Russia?", "person_said", "Ari Fleischer", "Russia"),
+        ("Who expressed interest in buying the airline?", "general", None, None),  # interest is not speech
     ],
 )
 def test_question_kinds(question, kind, person, topic):
@@ -380,3 +382,29 @@ def test_who_said_prefers_the_quote_in_the_passage_that_matches_the_whole_questi
     engine = make_engine("fires", tmp_path / "fires.jsonl")
     a = engine.ask("Who warned that the weekend could be a nasty couple of days for NSW firefighters?")
     assert a.found and a.quotes and a.quotes[0].canonical_speaker == "Mark Sullivan"
+
+
+def test_amounts_and_times_in_any_form_still_answer(make_engine, tmp_path):
+    """"$5m", "Fifteen", "overnight", "120km/h" are amounts and times, though not bare numbers."""
+    (tmp_path / "bridge.txt").write_text(
+        "Glenbrook bridge reopens after storm\n\n"
+        "The Glenbrook harbour bridge reopened overnight after storm damage closed it last month. "
+        "Repairs to the bridge deck cost $5m, the council said. "
+        "Fifteen council workers were injured during the storm clean-up. "
+        "Winds reached 120km/h when the storm crossed the harbour.\n"
+    )
+    engine = make_engine("bridge", tmp_path / "bridge.txt")
+    assert "overnight" in engine.ask("When did the Glenbrook harbour bridge reopen?").answer
+    assert "$5m" in engine.ask("How much did the repairs to the bridge deck cost?").answer
+    assert "Fifteen" in engine.ask("How many council workers were injured in the storm clean-up?").answer
+    assert "120km/h" in engine.ask("How fast were the winds when the storm crossed the harbour?").answer
+
+
+def test_a_title_that_fits_several_speakers_or_none_picks_nobody():
+    from bot.answer import _by_role
+
+    roles = [("Bush", "President"), ("Thabo Mbeki", "South African President"), ("Ludde Ingvall", "skipper of Nicorette")]
+    assert _by_role("the South African President", roles) == ["Thabo Mbeki"]
+    assert _by_role("the President", roles) == []  # which one?
+    assert _by_role("the French President", roles) == []  # no French one
+    assert _by_role("Nicorette", roles) == []  # a yacht, not a title

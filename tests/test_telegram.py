@@ -337,6 +337,17 @@ async def test_admin_document_is_downloaded_ingested_and_then_answers(fake, admi
         rover = [a for a in admin_engine.articles() if a.title == "Rover Finds Ice Under Crater Rim"]
         assert len(rover) == 1 and "water ice" in admin_engine.store.article_text(rover[0].id)
 
+        long_name = "Quarterly_report_of_the_harbour_bridge_maintenance_team_2001.txt"  # ids are cut at 48
+        for headline in ("Bridge Paint Report", "Bridge Cable Report"):
+            again = fake.mark()
+            story = f"{headline}\n\nThe team inspected the harbour bridge and filed its {headline.lower()}.\n"
+            fake.user_document(story.encode(), long_name, user_id=ADMIN)
+            edited = (await fake.wait_for("editMessageText", since=again, chat_id=ADMIN, timeout=60))[0]
+            assert "1 added" in edited.params["text"]
+        reports = [a for a in admin_engine.articles() if a.title in ("Bridge Paint Report", "Bridge Cable Report")]
+        assert len(reports) == 2  # the second long-named upload did not replace the first
+        added.extend(a.id for a in reports)
+
         other = await h.ask("/start", user_id=ALICE)  # a non-admin cannot add
         assert other
         mark = fake.mark()
