@@ -856,8 +856,11 @@ class Engine:
             tagger = self._entity_tagger()
             if tagger is not None:
                 entities = tagger.entities([s.text for s in sentences])
+        noun = _asked_noun(question) if expected in _NAME_TYPES and entities and entities[0] is not None else None
         out = []
         for s, ents in zip(sentences, entities, strict=True):
+            if noun and _names_it_elsewhere(self._entity_tagger(), s.text, noun, question):
+                continue  # it speaks of "the Yemeni" and names someone else: not the answer
             if _has_answer_type(expected, s.text, question, ents):
                 out.append(s)
             elif expected in _NAME_TYPES and not _has_answer_type("name", s.text, question, ents, any_name=True):
@@ -999,6 +1002,40 @@ def _expected_answer_type(question: str) -> AnswerType | None:
     if _AGENT_QUESTION.search(q):
         return "agent"
     return None
+
+
+_DETERMINERS = frozenset("the a an his her their its this that these those".split())
+_CLAUSE_WORDS = frozenset(
+    "who whom whose that which where when in on at of for from with by to is was were are did does has had".split()
+)
+
+
+def _asked_noun(question: str) -> str | None:
+    """The noun a "what is the name of the <noun> …" question wants a name for.
+
+    Example:
+        >>> _asked_noun("What was the name of the arrested Yemeni?")
+        'yemeni'
+    """
+    m = _NAME_OF.search(question.lower())
+    if not m or m.group("part"):
+        return None
+    what = (m.group("what") or m.group("what2") or "").split(",")[0]
+    found = [m2.end() for pattern, _ in _NAMED_KINDS if (m2 := pattern.match(what))]
+    words = re.findall(r"[\w’'-]+", what[: min(found)] if found else what)
+    if not found:  # "the arrested Yemeni who …", "the goose the researchers …": the word before the clause
+        stop = next((i for i, w in enumerate(words) if w in _CLAUSE_WORDS or (i and w in _DETERMINERS)), len(words))
+        words = words[:stop]
+    return words[-1].strip("’'") if words else None
+
+
+def _names_it_elsewhere(tagger: EntityTagger | None, sentence: str, noun: str, question: str) -> bool:
+    """Whether the sentence mentions the noun asked about but names nothing near it: "one
+    Arab, believed to be a Yemeni, …, Mr Jan said" does not name the Yemeni."""
+    if tagger is None:
+        return False
+    near = tagger.names_near(sentence, noun)
+    return near is not None and not _new_entity(near, _PROPER_LABELS | {"PROPN"}, question)
 
 
 def _has_answer_type(

