@@ -10,7 +10,7 @@ from the current code), asks every question through the real engine and reports:
 * refusal precision / recall: "not found" on the unanswerable questions;
 * latency p50 / p95 of ``Engine.ask`` after warm-up.
 
-Six question sets (``bench_common.QUESTION_SETS``), reported separately:
+Seven question sets (``bench_common.QUESTION_SETS``), reported separately:
 
 * ``questions.jsonl`` (82) — the tuning set: thresholds and rules were developed against it,
   so its figures are in-sample;
@@ -23,8 +23,11 @@ Six question sets (``bench_common.QUESTION_SETS``), reported separately:
   used for design;
 * ``questions_blind3.jsonl`` (40, 28 articles) — written blind in session 3, run once,
   then three misread phrasings fixed;
-* ``questions_blind4.jsonl`` (40, 28 articles) — written blind in session 3 and run once
-  after the rules were frozen: the honest figure (README "Answers and quotes").
+* ``questions_blind4.jsonl`` (40, 28 articles) — written blind in session 3, run once,
+  then one check designed on it;
+* ``questions_blind5.jsonl`` (40, 39 articles; names and identities) — written blind in
+  session 3 and run once after the rules were frozen: the honest figure (README "Answers
+  and quotes").
 
 ``--sweep`` also tries a grid of ``min_answer_score`` / ``min_quote_score`` values on the
 first set (that is how the defaults in bot/settings.py were chosen).

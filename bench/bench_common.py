@@ -41,7 +41,8 @@ NEWS_CORPUS = [ROOT / "seeds", DATA / "lee.jsonl", DATA / "lee_background.jsonl"
 #: The labelled question sets over NEWS_CORPUS, in the order they were written: the tuning
 #: set, then sets written blind to the code (bench/data/*.md say how each was made).
 QUESTION_SETS = [DATA / "questions.jsonl", DATA / "questions_heldout.jsonl", DATA / "questions_fresh.jsonl",
-                 DATA / "questions_blind2.jsonl", DATA / "questions_blind3.jsonl", DATA / "questions_blind4.jsonl"]
+                 DATA / "questions_blind2.jsonl", DATA / "questions_blind3.jsonl", DATA / "questions_blind4.jsonl",
+                 DATA / "questions_blind5.jsonl"]
 
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
