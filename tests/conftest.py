@@ -79,6 +79,19 @@ def make_engine(tmp_path_factory, embedder):
 
 
 @pytest.fixture(scope="session")
+def engine_over(make_engine, tmp_path_factory):
+    """Build an engine over a few small articles given as ``{file name: text}``."""
+
+    def build(name: str, articles: dict[str, str]):
+        folder = tmp_path_factory.mktemp(name)
+        for file_name, text in articles.items():
+            (folder / file_name).write_text(text, encoding="utf-8")
+        return make_engine(name, folder)
+
+    return build
+
+
+@pytest.fixture(scope="session")
 def corpus_engine(make_engine):
     """An answer engine over the seed article and the 50 Lee articles (read-only use)."""
     engine = make_engine("corpus", SEEDS, LEE)

@@ -156,11 +156,8 @@ _SIEGE = (
 
 
 @pytest.fixture(scope="module")
-def sports_engine(make_engine, tmp_path_factory):
-    folder = tmp_path_factory.mktemp("typed")
-    (folder / "tennis.txt").write_text(_TENNIS)
-    (folder / "siege.txt").write_text(_SIEGE)
-    return make_engine("typed", folder)
+def sports_engine(engine_over):
+    return engine_over("typed", {"tennis.txt": _TENNIS, "siege.txt": _SIEGE})
 
 
 def test_light_verbs_of_a_question_are_not_required_in_the_answer(seed_engine):
@@ -252,11 +249,8 @@ _RELAY = (
 
 
 @pytest.fixture(scope="module")
-def outback_engine(make_engine, tmp_path_factory):
-    folder = tmp_path_factory.mktemp("outback")
-    (folder / "outback.txt").write_text(_OUTBACK)
-    (folder / "relay.txt").write_text(_RELAY)
-    return make_engine("outback", folder)
+def outback_engine(engine_over):
+    return engine_over("outback", {"outback.txt": _OUTBACK, "relay.txt": _RELAY})
 
 
 def test_asking_for_names_the_article_never_gives_is_refused(outback_engine):
