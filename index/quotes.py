@@ -1219,7 +1219,9 @@ class _Extractor:
                     break
             if s is None:
                 for a in anc:
-                    if self._subject(a) is not None:
+                    # another verb's subject only when it can speak: not "lighter winds" in
+                    # "hoping lighter winds will help … but predicting "nasty" conditions"
+                    if self._subject(a) is not None and self._can_speak(self._subject(a)):
                         s = self._subject(a)
                         break
         if s is None:
@@ -1227,6 +1229,16 @@ class _Extractor:
         if s is not None and s.lower_ in ("who", "that") and s.head.dep_ == "relcl":
             s = s.head.head
         return s
+
+    def _can_speak(self, t) -> bool:
+        """A pronoun, a name, a person or organisation, or a noun for a person or a role."""
+        ent = self.ent_of.get(t.i)
+        return (
+            t.pos_ in ("PRON", "PROPN")
+            or t.i in self.name_tok
+            or (ent is not None and ent.label_ in _SPEAKER_ENTS)
+            or self._is_role_noun(t)
+        )
 
     def _adjacent_subject(self, cue):
         """Parser gave the cue no subject: take the nominal right before or after it."""

@@ -198,6 +198,17 @@ def test_hyphenated_first_name_is_kept_whole(ex):
     assert q.canonical_speaker == "Jan-Michael Gambill"
 
 
+def test_a_thing_is_never_the_speaker(ex):
+    """"predicting" has no subject of its own; "lighter winds" belongs to another verb."""
+    text = (
+        "New South Wales firefighters are hoping lighter winds will help ease their workload today "
+        'but are predicting "nasty" conditions over the weekend.'
+    )
+    (q,) = extract(ex, text)
+    assert q.canonical_speaker != "lighter winds"
+    assert q.canonical_speaker in (None, "New South Wales firefighters")
+
+
 def test_surname_match_ignores_apostrophe_style_but_keeps_spelling(ex):
     text = (
         "Local farmer Tom O'Neill described the rain as a blessing.\n\n"
