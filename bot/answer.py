@@ -80,13 +80,16 @@ _TIME_WORDS = (
     r"year|decade|century|soon|later|earlier|spring|summer|autumn|"
     r"winter|christmas|easter)\b|\d{1,2}(?::\d\d|\s*[ap]\.?m\.?)"
 )
+#: Words that count: "fifteen workers", "dozens of homes", "twice".
+_COUNT_WORDS = (
+    r"one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|"
+    r"seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|hundreds?|thousands?|"
+    r"millions?|billions?|dozens?|half|quarter|single|double|twice|several|none"
+)
 #: A number that can answer "how many": not an ordinal ("57th") and not a bare year.
 _NUMBER_RE = re.compile(
     r"(?<![\w.,])\d(?:[\d,.]*\d)?(?![\d]|[.,]\d)"  # "35m", "40C", "120km/h" count too
-    r"|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|"
-    r"seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|"
-    r"sixty|seventy|eighty|ninety|hundreds?|thousands?|millions?|billions?|dozens?|half|quarter|"
-    r"single|double|twice|several|none)\b",
+    rf"|\b(?:{_COUNT_WORDS})\b",
     re.IGNORECASE,
 )
 #: A 19xx/20xx number is a year when a date word comes before it ("in 1996", "March 2001").
@@ -106,16 +109,16 @@ _THING_NOUNS = (
     r"agreement|accord|book|film|movie|song|album|storm|cyclone|hurricane|software"
 )
 _PERSON_NOUNS = (
-    r"man|woman|men|women|boy|girl|person|child|baby|toddler|teenager|victim|suspect|thief|attacker|gunman|bomber|"
+    r"boy|girl|person|child|baby|toddler|teenager|victim|suspect|thief|attacker|bomber|"
     r"driver|pilot|passenger|attendant|officer|soldier|doctor|nurse|teacher|student|worker|owner|"
-    r"leader|minister|president|chief|boss|executive|director|spokesman|spokeswoman|official|judge|lawyer|"
+    r"leader|minister|president|chief|boss|executive|director|official|judge|lawyer|"
     r"captain|coach|player|skipper|rafter|climber|journalist|reporter|author|actor|singer|father|mother|"
     r"son|daughter|wife|husband|brother|sister|friend|agent|king|queen|prince|princess|priest|bishop|"
-    r"prosecutor|detective|police(?:m[ae]n|wom[ae]n)|guard|employee|resident|survivor|witness|winner|candidate|"
-    r"tourist|visitor|traveller|traveler|hiker|walker|sailor|crew|fisherman|farmer|militant|rebel|terrorist|"
+    r"prosecutor|detective|guard|employee|resident|survivor|witness|winner|candidate|"
+    r"tourist|visitor|traveller|traveler|hiker|walker|sailor|crew|farmer|militant|rebel|terrorist|"
     r"hijacker|kidnapper|prisoner|hostage|refugee|migrant|patient|fan|athlete|runner|cyclist|swimmer|"
     r"batsman|bowler|jockey|trainer|cricketer|footballer|golfer|people|children|"
-    r"(?:gun|fisher|spokes|fire|sports|business|chair|fresh)?m[ae]n|(?:spokes|business|chair)?wom[ae]n"
+    r"(?:gun|fisher|spokes|fire|sports|business|chair|fresh|police)?m[ae]n|(?:spokes|business|chair|police)?wom[ae]n"
 )
 _PLACE_NOUNS = r"city|country|countries|town|state|province|region|island|village|suburb|place|continent|capital|nation|port|area|district|street|venue|hospital|prison|airport"
 _AGENT_NOUNS = r"man|woman|person|people|official|minister|leader|player|team|company|firm|group|party|organisation|organization|country|nation|politician|captain|coach|spokesman|spokeswoman|president|premier"
@@ -182,10 +185,8 @@ _NAME_TYPES = frozenset({"person", "org", "thing", "name"})
 #: amount, or (for "when") a word for a time. Deliberately broad: a sentence without any
 #: is dropped, while the finer check (``_has_answer_type``) only costs a penalty.
 _AMOUNT_WORDS = (
-    r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|"
-    r"sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|hundreds?|"
-    r"thousands?|millions?|billions?|dozens?|scores?|half|halves|thirds?|quarters?|fraction|twice|double|triple|"
-    r"single|several|few|many|none|nothing|zero|seventies|eighties|nineties|teens?|twenties|thirties|forties|fifties|sixties)\b"
+    rf"\d|\b(?:{_COUNT_WORDS}|scores?|halves|thirds?|quarters|fraction|triple|few|many|nothing|zero|"
+    r"teens?|twenties|thirties|forties|fifties|sixties|seventies|eighties|nineties)\b"
 )
 _MEASURES: dict[str, str] = {
     "number": _AMOUNT_WORDS, "money": _AMOUNT_WORDS, "age": _AMOUNT_WORDS,
@@ -852,14 +853,14 @@ class Engine:
     def _typed(self, sentences: list[_Sentence], expected: AnswerType, question: str) -> list[_Sentence]:
         """The sentences re-scored by whether they hold the kind of answer asked for."""
         entities: list[tuple[Entity, ...]] | list[None] = [None] * len(sentences)
-        if expected in _ANSWER_LABELS or expected in ("time", "money"):
-            tagger = self._entity_tagger()
-            if tagger is not None:
-                entities = tagger.entities([s.text for s in sentences])
-        noun = _asked_noun(question) if expected in _NAME_TYPES and entities and entities[0] is not None else None
+        tagger = self._entity_tagger() if expected in _ANSWER_LABELS or expected in ("time", "money") else None
+        if tagger is not None:
+            entities = tagger.entities([s.text for s in sentences])
+        request = _name_request(question) if tagger is not None and expected in _NAME_TYPES else None
+        noun = request[1] if request else None
         out = []
         for s, ents in zip(sentences, entities, strict=True):
-            if noun and _names_it_elsewhere(self._entity_tagger(), s.text, noun, question):
+            if noun and _names_it_elsewhere(tagger, s.text, noun, question):
                 continue  # it speaks of "the Yemeni" and names someone else: not the answer
             if _has_answer_type(expected, s.text, question, ents):
                 out.append(s)
@@ -991,14 +992,9 @@ def _expected_answer_type(question: str) -> AnswerType | None:
     for pattern, kind in _QUESTION_TYPES:
         if pattern.search(q):
             return kind
-    m = _NAME_OF.search(q)
-    if m:
-        what = m.group("what") or m.group("what2") or ""
-        if m.group("part"):  # "the first name of …"
-            return "person"
-        # the first noun of the kind lists is the head: "the union representing cricketers" → org
-        found = [(m.end(), kind) for pattern, kind in _NAMED_KINDS if (m := pattern.match(what))]
-        return min(found)[1] if found else "name"
+    request = _name_request(q)
+    if request is not None:
+        return request[0]
     if _AGENT_QUESTION.search(q):
         return "agent"
     return None
@@ -1010,30 +1006,35 @@ _CLAUSE_WORDS = frozenset(
 )
 
 
-def _asked_noun(question: str) -> str | None:
-    """The noun a "what is the name of the <noun> …" question wants a name for.
+def _name_request(question: str) -> tuple[AnswerType, str | None] | None:
+    """For "what is the name of the <noun> …": the kind of name wanted and the noun.
+
+    The first noun of the kind lists is the head ("the union representing cricketers" →
+    org, union); without one, the word before the clause ("the arrested Yemeni who …",
+    "the goose the researchers …"). ``None`` when the question asks for no name.
 
     Example:
-        >>> _asked_noun("What was the name of the arrested Yemeni?")
-        'yemeni'
+        >>> _name_request("What was the name of the arrested Yemeni?")
+        ('name', 'yemeni')
     """
     m = _NAME_OF.search(question.lower())
-    if not m or m.group("part"):
+    if m is None:
         return None
+    if m.group("part"):  # "the first name of …"
+        return "person", None
     what = (m.group("what") or m.group("what2") or "").split(",")[0]
-    found = [m2.end() for pattern, _ in _NAMED_KINDS if (m2 := pattern.match(what))]
-    words = re.findall(r"[\w’'-]+", what[: min(found)] if found else what)
-    if not found:  # "the arrested Yemeni who …", "the goose the researchers …": the word before the clause
+    heads = [(k.end(), kind) for pattern, kind in _NAMED_KINDS if (k := pattern.match(what))]
+    end, kind = min(heads) if heads else (len(what), "name")
+    words = re.findall(r"[\w’'-]+", what[:end])
+    if not heads:
         stop = next((i for i, w in enumerate(words) if w in _CLAUSE_WORDS or (i and w in _DETERMINERS)), len(words))
         words = words[:stop]
-    return words[-1].strip("’'") if words else None
+    return kind, (words[-1].strip("’'") if words else None)
 
 
-def _names_it_elsewhere(tagger: EntityTagger | None, sentence: str, noun: str, question: str) -> bool:
+def _names_it_elsewhere(tagger: EntityTagger, sentence: str, noun: str, question: str) -> bool:
     """Whether the sentence mentions the noun asked about but names nothing near it: "one
     Arab, believed to be a Yemeni, …, Mr Jan said" does not name the Yemeni."""
-    if tagger is None:
-        return False
     near = tagger.names_near(sentence, noun)
     return near is not None and not _new_entity(near, _PROPER_LABELS | {"PROPN"}, question)
 
