@@ -99,6 +99,7 @@ class EntityTagger:
         mentions = [t for t in doc if t.lower_.startswith(stem) and t.pos_ in ("NOUN", "PROPN")]
         if not mentions:
             return None
+
         def close(t) -> bool:  # near a mention, and not the one reporting the sentence
             speaker = t.dep_ == "nsubj" and t.head.lemma_.lower() in quotes.REPORTING_VERBS
             return not speaker and any(_steps(t, m) <= max_steps for m in mentions)

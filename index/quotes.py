@@ -1221,8 +1221,9 @@ class _Extractor:
                 for a in anc:
                     # another verb's subject only when it can speak: not "lighter winds" in
                     # "hoping lighter winds will help … but predicting "nasty" conditions"
-                    if self._subject(a) is not None and self._can_speak(self._subject(a)):
-                        s = self._subject(a)
+                    subject = self._subject(a)
+                    if subject is not None and self._can_speak(subject):
+                        s = subject
                         break
         if s is None:
             s = self._adjacent_subject(cue)
